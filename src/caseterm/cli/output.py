@@ -1,0 +1,117 @@
+"""Rendering for the CLI: the stable ``--json`` shapes (documented in README) and rich tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from caseterm.domain.enums import Priority, StatusReason
+from caseterm.store.wire import to_wire
+
+PRIORITY_LABELS = {p.value: p.label for p in Priority}
+
+
+def print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(to_wire(payload), indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def status_label(status: str) -> str:
+    try:
+        return StatusReason(status).label
+    except ValueError:
+        return status
+
+
+def age(since: datetime, now: datetime) -> str:
+    """Compact age: 45s, 12m, 5h, 3d, 9w."""
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3_600:
+        return f"{seconds // 60}m"
+    if seconds < 2 * 86_400:
+        return f"{seconds // 3_600}h"
+    if seconds < 14 * 86_400:
+        return f"{seconds // 86_400}d"
+    return f"{seconds // 604_800}w"
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def case_row_json(row) -> dict[str, Any]:
+    return {
+        "number": row.number,
+        "priority": row.priority,
+        "title": row.title,
+        "customer": row.customer_name,
+        "state": row.state,
+        "status": row.status_reason,
+        "queue": row.queue_name,
+        "owner": row.owner_login,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "resolved_at": row.resolved_at,
+    }
+
+
+def case_detail_json(detail) -> dict[str, Any]:
+    f = detail.fields
+    return {
+        "case": {
+            "number": f["number"],
+            "id": _uuid_text(f["id"]),
+            "title": f["title"],
+            "description": f["description"],
+            "priority": f["priority"],
+            "origin": f["origin"],
+            "type": f["type"],
+            "state": f["state"],
+            "status": f["status_reason"],
+            "customer": {"id": _uuid_text(f["customer_id"]), "name": f["customer_name"],
+                         "email": f["customer_email"], "phone": f["customer_phone"]},
+            "queue": f["queue"],
+            "owner": f["owner"],
+            "created_by": f["created_by"],
+            "category": f["category"],
+            "product": {"sku": f["product_sku"], "name": f["product_name"]} if f["product_sku"] else None,
+            "asset_serial": f["asset_serial"],
+            "created_at": f["created_at"],
+            "updated_at": f["updated_at"],
+            "resolved_at": f["resolved_at"],
+            "cancelled_at": f["cancelled_at"],
+            "resolution": f["resolution"],
+            "reopen_count": f["reopen_count"],
+            "version": f["version"],
+        },
+        "related": {
+            "parent": detail.parent,
+            "children": [{"number": n, "state": s} for n, s in detail.children],
+            "merged_in": detail.merged_in,
+            "merged_into": detail.merged_into,
+        },
+        "timeline": [
+            {
+                "kind": e.kind,
+                "event": e.event,
+                "case": e.case_number,
+                "author": e.author_login,
+                "occurred_at": e.occurred_at,
+                "direction": e.direction,
+                "subject": e.subject,
+                "body": e.body,
+                "duration_seconds": e.duration_seconds,
+                "visibility": e.visibility,
+            }
+            for e in detail.timeline
+        ],
+    }
+
+
+def _uuid_text(hex_value: str | None) -> str | None:
+    import uuid
+
+    return str(uuid.UUID(hex_value)) if hex_value else None

@@ -1,0 +1,80 @@
+"""Settings: defaults, then ``config.toml``, then ``CASETERM_*`` environment variables,
+then command-line flags (applied by the faces).
+
+``config.toml`` lives in the platform's config dir (``caseterm config-path`` prints it;
+``CASETERM_CONFIG`` points at another file). Example::
+
+    db = "~/cases/caseterm.sqlite"   # the local store (default: platform data dir)
+    agent = "jdoe"                   # who you are when no --as is given
+    reopen_days = 30                 # how long a resolved case may be reopened
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from caseterm.errors import ValidationError
+
+APP = "caseterm"
+
+
+def _dirs():
+    import platformdirs
+
+    return platformdirs.PlatformDirs(APP, appauthor=False)
+
+
+def config_path() -> Path:
+    override = os.environ.get("CASETERM_CONFIG")
+    return Path(override).expanduser() if override else Path(_dirs().user_config_dir) / "config.toml"
+
+
+def data_dir() -> Path:
+    return Path(_dirs().user_data_dir)
+
+
+def log_path() -> Path:
+    return Path(_dirs().user_log_dir) / "caseterm.log"
+
+
+@dataclass
+class Settings:
+    db: Path = field(default_factory=lambda: data_dir() / "caseterm.sqlite")
+    agent: str = "admin"
+    reopen_days: int = 30
+    source: Path | None = None  # the config file read, if any
+
+
+def load_settings() -> Settings:
+    settings = Settings()
+    path = config_path()
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"config file {path}", f"is not valid TOML ({exc})") from None
+        settings.source = path
+        _apply(settings, raw, f"config file {path}")
+    env = {key: os.environ[f"CASETERM_{key.upper()}"] for key in ("db", "agent", "reopen_days")
+           if os.environ.get(f"CASETERM_{key.upper()}")}
+    _apply(settings, env, "environment")
+    return settings
+
+
+def _apply(settings: Settings, raw: dict, where: str) -> None:
+    for key, value in raw.items():
+        if key == "db":
+            settings.db = Path(str(value)).expanduser()
+        elif key == "agent":
+            settings.agent = str(value).strip()
+        elif key == "reopen_days":
+            try:
+                settings.reopen_days = int(value)
+            except (TypeError, ValueError):
+                raise ValidationError(f"reopen_days in {where}", f"'{value}' is not a whole number of days") from None
+            if settings.reopen_days < 0:
+                raise ValidationError(f"reopen_days in {where}", "must be 0 or more")
+        # Unknown keys belong to later features or newer versions: ignored, not fatal.
