@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from caseterm.domain.text import clean_line, looks_like_email, phone_digits
 from caseterm.errors import ValidationError
@@ -74,4 +74,4 @@ def money(field: str, value: Decimal | str | int) -> Decimal:
         raise ValidationError(field, f"'{value}' is not an amount (for example 19.99)") from None
     if not amount.is_finite() or amount < 0:
         raise ValidationError(field, "must be zero or more")
-    return amount.quantize(Decimal("0.01"))
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # commercial rounding: 0.005 → 0.01

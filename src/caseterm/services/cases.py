@@ -200,7 +200,8 @@ def update_case(uow: UnitOfWork, actor: Agent, case: Case, **fields: Any) -> dic
                 parts.append(f"{name.replace('_', ' ')} '{old}' → '{new}'")
             else:
                 parts.append(f"{name.removesuffix('_id').replace('_', ' ')} changed")
-        log_event(uow, actor, case, "updated", "; ".join(parts).capitalize(), {"fields": sorted(changed)})
+        body = "; ".join(parts)
+        log_event(uow, actor, case, "updated", body[0].upper() + body[1:], {"fields": sorted(changed)})
     return changed
 
 

@@ -376,11 +376,12 @@ def seed_demo(
                 number = f"CAS-{DEMO_DEVICE}-{seq:06d}"
                 parent_id = merged_into = None
                 earlier = recent_by_customer.get(ci)
-                if earlier and state != "resolved" and rng.random() < 0.05:
+                if earlier and state != "resolved":
+                    # a duplicate of the customer's previous case, or a follow-up under an open one
                     target_id, target_number, target_state = earlier[-1]
-                    if state == "cancelled" and rng.random() < 0.5:
+                    if state == "cancelled" and rng.random() < 0.4:
                         status, merged_into = "merged", (target_id, target_number)
-                    elif target_state == "active":
+                    elif target_state == "active" and rng.random() < 0.15:
                         parent_id = (target_id, target_number)
                 resolved_ts = cancelled_ts = None
                 resolution = None

@@ -161,6 +161,7 @@ class Case(SyncedRow, table=True):
     __table_args__ = (
         # Keyset pages for the saved views (store/queries.py): filter columns first, then
         # the sort key (priority, created_at, id). See tests/bench/bench_queue.py.
+        Index("ix_cases_sort", "priority", "created_at", "id"),
         Index("ix_cases_state_sort", "state", "priority", "created_at", "id"),
         Index("ix_cases_queue_sort", "queue_id", "state", "priority", "created_at", "id"),
         Index("ix_cases_owner_sort", "owner_id", "state", "priority", "created_at", "id"),

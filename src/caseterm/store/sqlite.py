@@ -88,16 +88,24 @@ def backup(conn: sqlite3.Connection, target: Path) -> Path:
 def open_store(path: Path | str) -> sqlite3.Connection:
     """Open (creating or migrating as needed) the store at ``path``."""
     path = Path(path).expanduser()
-    if path.exists() and path.is_dir():
+    if path.is_dir():
         raise StoreError(f"{path} is a folder; give the path of a store file (for example {path / 'caseterm.sqlite'})")
     if path.exists():
-        conn = connect(path)
-        revision = current_revision(conn)
-        if revision == HEAD_REVISION:
+        conn = _connect_existing(path)
+        if current_revision(conn) == HEAD_REVISION:
             return conn
         conn.close()
     ensure_current(path)
     return connect(path)
+
+
+def _connect_existing(path: Path) -> sqlite3.Connection:
+    try:
+        conn = connect(path)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} is not a caseterm store ({exc}); choose another file with --db") from None
 
 
 def ensure_current(path: Path) -> None:
@@ -105,13 +113,8 @@ def ensure_current(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with _migration_lock(path):
         fresh = not path.exists() or path.stat().st_size == 0
-        conn = connect(path)
+        conn = connect(path) if fresh else _connect_existing(path)
         try:
-            if not fresh:
-                try:
-                    conn.execute("PRAGMA schema_version").fetchone()
-                except sqlite3.DatabaseError as exc:
-                    raise StoreError(f"{path} is not a caseterm store ({exc}); choose another file with --db") from None
             revision = current_revision(conn)
             if revision == HEAD_REVISION:
                 return
@@ -119,9 +122,7 @@ def ensure_current(path: Path) -> None:
                 raise StoreError(
                     f"{path} was written by a newer caseterm (schema {revision}); upgrade caseterm to open it"
                 )
-            if revision is None and not fresh and conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-            ).fetchone()[0]:
+            if revision is None and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                 raise StoreError(f"{path} is an SQLite file but not a caseterm store; choose another file with --db")
             if revision is not None and holds_data(conn):
                 backup(conn, backup_path(path, revision))

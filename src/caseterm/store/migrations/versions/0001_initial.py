@@ -274,6 +274,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_owner_sort', ['owner_id', 'state', 'priority', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index('ix_cases_queue_sort', ['queue_id', 'state', 'priority', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_sort', ['priority', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_state_resolved', ['state', 'resolved_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_state_sort', ['state', 'priority', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_status_sort', ['status_reason', 'priority', 'created_at', 'id'], unique=False)
@@ -312,6 +313,7 @@ def downgrade() -> None:
     op.drop_table('activities')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_status_sort')
+        batch_op.drop_index('ix_cases_sort')
         batch_op.drop_index('ix_cases_state_sort')
         batch_op.drop_index('ix_cases_state_resolved')
         batch_op.drop_index('ix_cases_queue_sort')
