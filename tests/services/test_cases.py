@@ -227,6 +227,9 @@ def test_assign_records_before_and_after_and_respects_roles(store, world):
                                     owner=world["agent"])
     assert set(changed) == {"queue_id", "owner_id"}
     assert timeline(store, case)[-1].body == "Assigned: queue none → Returns; owner nobody → jdoe"
+    assert timeline(store, case)[-1].data == {"queue": "Returns", "owner": "jdoe"}
+    with store.uow() as uow:
+        assert [(a.login, n) for a, n in cases.queue_load(uow, world["queue"])] == [("jdoe", 1)]
     with store.uow() as uow:
         with pytest.raises(PermissionDenied, match="assigning a case to another agent"):
             cases.assign_case(uow, world["clerk"], case_by_number(uow, case.number), owner=world["supervisor"])

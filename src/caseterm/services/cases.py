@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from caseterm.domain import case_lifecycle as lifecycle
 from caseterm.domain import permissions, validate
@@ -236,26 +236,28 @@ def assign_case(
             parts.append(f"queue {before_queue.name if before_queue else 'none'} → {queue.name if queue else 'none'}")
         if "owner_id" in changed:
             parts.append(f"owner {_who(before_owner)} → {_who(owner if owner else None)}")
-        log_event(uow, actor, case, "assigned", "Assigned: " + "; ".join(parts), {
-            "queue": queue.name if queue else None if "queue_id" in changes else None,
-            "owner": owner.login if owner else None if "owner_id" in changes else None,
-        })
+        data = {}
+        if "queue_id" in changed:
+            data["queue"] = queue.name if queue else None
+        if "owner_id" in changed:
+            data["owner"] = owner.login if owner else None
+        log_event(uow, actor, case, "assigned", "Assigned: " + "; ".join(parts), data)
     return changed
 
 
 def queue_load(uow: UnitOfWork, queue: Queue) -> list[tuple[Agent, int]]:
-    """The queue's members with their number of active cases (for pickers)."""
-    members = uow.session.exec(
-        select(Agent).join(QueueMember, QueueMember.agent_id == Agent.id)
+    """The queue's members with their number of active cases (for pickers), by login."""
+    load = (
+        select(func.count(Case.id))
+        .where(Case.owner_id == Agent.id, Case.state == CaseState.ACTIVE.value, Case.deleted == False)  # noqa: E712
+        .correlate(Agent)
+        .scalar_subquery()
+    )
+    rows = uow.session.exec(
+        select(Agent, load).join(QueueMember, QueueMember.agent_id == Agent.id)
         .where(QueueMember.queue_id == queue.id, QueueMember.deleted == False).order_by(Agent.login)  # noqa: E712
     ).all()
-    out = []
-    for agent in members:
-        count = len(uow.session.exec(
-            select(Case.id).where(Case.owner_id == agent.id, Case.state == CaseState.ACTIVE.value)
-        ).all())
-        out.append((agent, count))
-    return out
+    return [(agent, count) for agent, count in rows]
 
 
 # --- the state machine -----------------------------------------------------------------------
