@@ -45,7 +45,10 @@ def ensure_utc(value: datetime) -> datetime:
 
 def parse_instant(text: str) -> datetime:
     """Parse an ISO-8601 instant (``Z`` suffix allowed); naive means UTC."""
-    return ensure_utc(datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
+    value = text.strip()
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+00:00"
+    return ensure_utc(datetime.fromisoformat(value))
 
 
 def default_clock() -> Clock:

@@ -100,7 +100,7 @@ def cancel(lc: Lifecycle, now: datetime, subject: str = "The case") -> Lifecycle
 def merge_into(lc: Lifecycle, master: str, now: datetime, subject: str = "The case") -> Lifecycle:
     if lc.state is not CaseState.ACTIVE:
         raise _refuse(lc, "merged", subject)
-    if not master:
+    if not (master or "").strip():
         raise ValidationError("master case", "name the case to merge into")
     return replace(lc, state=CaseState.CANCELLED, status=StatusReason.MERGED, merged_into=master, cancelled_at=now)
 
@@ -117,9 +117,9 @@ def reopen(
         raise _refuse(lc, "active (reopened)", subject)
     if lc.state is CaseState.RESOLVED and not override and lc.resolved_at is not None:
         if now - lc.resolved_at > timedelta(days=reopen_days):
-            days = (now - lc.resolved_at).days
             raise RuleError(
-                f"{subject} was resolved {days} days ago; cases can be reopened within {reopen_days} days. "
+                f"{subject} was resolved on {lc.resolved_at:%Y-%m-%d}, more than {reopen_days} days ago; "
+                f"cases can be reopened within {reopen_days} days. "
                 "Create a new case and set this one as its parent, or ask a supervisor to reopen it."
             )
     return replace(

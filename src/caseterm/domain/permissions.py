@@ -25,7 +25,7 @@ _WHY = {
 
 def allowed(role: str, action: str) -> bool:
     roles = _RULES.get(action)
-    return roles is None or Role(role) in roles
+    return roles is None or Role.parse(role, "role") in roles
 
 
 def require(role: str, action: str) -> None:

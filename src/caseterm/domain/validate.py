@@ -7,6 +7,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from caseterm.domain.text import clean_line, looks_like_email, phone_digits
 from caseterm.errors import ValidationError
 
+# What NUMERIC(18, 4) on the server holds, with room to spare.
+MAX_AMOUNT = Decimal("1000000000000")
+
 
 def required_line(field: str, value: str | None, max_len: int = 200) -> str:
     text = clean_line(value)
@@ -74,4 +77,7 @@ def money(field: str, value: Decimal | str | int) -> Decimal:
         raise ValidationError(field, f"'{value}' is not an amount (for example 19.99)") from None
     if not amount.is_finite() or amount < 0:
         raise ValidationError(field, "must be zero or more")
-    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # commercial rounding: 0.005 → 0.01
+    if amount >= MAX_AMOUNT:
+        raise ValidationError(field, f"is too large (at most {MAX_AMOUNT - Decimal('0.01')})")
+    rounded = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)  # commercial rounding: 0.005 → 0.01
+    return rounded if rounded else Decimal("0.00")  # never "-0.00"
