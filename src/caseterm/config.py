@@ -70,6 +70,8 @@ def _apply(settings: Settings, raw: dict, where: str) -> None:
             settings.db = Path(str(value)).expanduser()
         elif key == "agent":
             settings.agent = str(value).strip()
+            if not settings.agent:
+                raise ValidationError(f"agent in {where}", "must name an agent login (for example jdoe)")
         elif key == "reopen_days":
             try:
                 settings.reopen_days = int(value)

@@ -29,7 +29,7 @@ def _resolve_status(text: str | None):
         return CaseState(key), None
     if key in StatusReason._value2member_map_:
         return None, StatusReason(key)
-    options = [s.value for s in CaseState] + [s.value for s in StatusReason] + ["all"]
+    options = [s.value for s in CaseState] + [s.value for s in StatusReason if s.value not in CaseState._value2member_map_] + ["all"]
     raise ValidationError("status", f"'{text}' is not a state or status; use one of {', '.join(options)}")
 
 
@@ -64,7 +64,8 @@ def list_cases(
             owner_id = queries.id_of(conn, "agents", "login", login)
             if owner_id is None:
                 raise NotFound(f"No agent '{login}' in this store")
-    sort = "resolved" if state is CaseState.RESOLVED and status_reason is None else "priority"
+    resolved = state is CaseState.RESOLVED or (status_reason is not None and status_reason.state is CaseState.RESOLVED)
+    sort = "resolved" if resolved else "priority"
     view = queries.CaseView(state=state, status=status_reason, queue_id=queue_id, owner_id=owner_id,
                             unassigned=unassigned, sort=sort)
     page = queries.page_cases(conn, view, limit=limit)
@@ -97,8 +98,8 @@ def list_cases(
         table.add_row(*cells)
     if page.rows:
         c.print(table)
-    what = status_reason.label.lower() if status_reason else (state.value if state else "all")
-    c.print(f"{len(page.rows)} of {total:,} {what} case(s)", style="dim")
+    what = f"{status_reason.label.lower()} cases" if status_reason else f"{state.value} cases" if state else "cases in any state"
+    c.print(f"{len(page.rows)} of {total:,} {what}", style="dim")
 
 
 @app.command("show")
@@ -118,12 +119,13 @@ def show_case(
         print_json(case_detail_json(detail))
         return
     from rich.table import Table
+    from rich.text import Text
 
     from caseterm.domain.durations import format_duration
 
     f = detail.fields
     c = context.console()
-    c.print(f"[bold]{f['number']}[/]  {f['title']}")
+    c.print(Text.assemble((f["number"], "bold"), "  ", f["title"]))
     c.print(f"{f['state'].capitalize()} ({status_label(f['status_reason']).lower()}) · priority {f['priority']} "
             f"{PRIORITY_LABELS.get(f['priority'], '')} · {f['type']} via {f['origin']}")
     contact = ", ".join(x for x in (f["customer_email"], f["customer_phone"]) if x)
@@ -147,7 +149,7 @@ def show_case(
         c.print("Related: " + "; ".join(related))
     if f["description"]:
         c.print()
-        c.print(f["description"], markup=False)
+        c.print(f["description"])
     c.print()
     table = Table(box=None, header_style="bold", pad_edge=False, show_lines=False)
     table.add_column("When", no_wrap=True)
@@ -174,7 +176,7 @@ def _done(case, as_json: bool, message: str) -> None:
         print_json({"number": case.number, "id": case.id, "state": case.state, "status": case.status_reason,
                     "queue_id": case.queue_id, "owner_id": case.owner_id})
     else:
-        context.console().print(message, markup=False)
+        context.console().print(message)
 
 
 def _text_arg(value: str) -> str:
@@ -328,7 +330,7 @@ def assign(
             key = owner.strip().lower()
             o = None if key == "none" else me if key == "me" else lookup.agent_by_login(uow, owner)
         changed = cases.assign_case(uow, me, case, queue=q, owner=o)
-    _done(case, as_json, f"{case.number}: " + ("assigned" if changed else "already assigned so"))
+    _done(case, as_json, f"{case.number}: " + ("assigned" if changed else "nothing to change, already assigned so"))
 
 
 @app.command("status")

@@ -47,7 +47,8 @@ def console() -> Console:
     from rich.console import Console
 
     if "console" not in _state:
-        _state["console"] = Console(highlight=False)
+        # markup off: stored text ("[red]E42[/]") is shown as typed, never interpreted
+        _state["console"] = Console(highlight=False, markup=False)
     return _state["console"]
 
 
@@ -55,7 +56,7 @@ def err_console() -> Console:
     from rich.console import Console
 
     if "err" not in _state:
-        _state["err"] = Console(stderr=True, highlight=False)
+        _state["err"] = Console(stderr=True, highlight=False, markup=False)
     return _state["err"]
 
 

@@ -22,7 +22,6 @@ def demo(
     from caseterm import config
     from caseterm.clock import default_clock, parse_instant
     from caseterm.errors import StoreError, ValidationError
-    from caseterm.store.sqlite import connect, current_revision
 
     if db is not None:
         path = db.expanduser()
@@ -36,21 +35,13 @@ def demo(
         raise ValidationError("--now", f"'{now}' is not an ISO 8601 instant (e.g. 2026-11-25T09:00:00Z)") from None
     c = context.console()
     if path.exists():
-        conn = connect(path)
-        try:
-            is_demo = current_revision(conn) is not None and conn.execute(
-                "SELECT device_code FROM sync_state").fetchone() == ("DEMO",)
-            cases = conn.execute("SELECT count(*) FROM cases").fetchone()[0] if current_revision(conn) else 0
-        except Exception:
-            is_demo, cases = False, 0
-        finally:
-            conn.close()
+        is_demo, cases = _probe(path)
+        if not is_demo:
+            raise StoreError(f"{path} is not a demo store; choose another path with --db (--reset only replaces demo stores)")
         if not reset:
             c.print(f"Demo store already at {path} ({cases:,} cases). Use --reset for a fresh one.")
             _next_steps(path)
             return
-        if not is_demo:
-            raise StoreError(f"{path} is not a demo store; --reset only deletes demo stores")
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
 
@@ -72,6 +63,25 @@ def demo(
             f"{summary.products} products, {summary.agents} agents in {summary.queues} queues")
     c.print(f"  built in {summary.seconds:.1f} s ({rate:,.0f} cases/s)", style="dim")
     _next_steps(path)
+
+
+def _probe(path: Path) -> tuple[bool, int]:
+    """(is this a demo store, how many cases), without changing the file."""
+    import sqlite3
+
+    from caseterm.store.sqlite import current_revision
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            if current_revision(conn) is None:
+                return False, 0
+            is_demo = conn.execute("SELECT device_code FROM sync_state").fetchone() == ("DEMO",)
+            return is_demo, conn.execute("SELECT count(*) FROM cases").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False, 0
 
 
 def _next_steps(path: Path) -> None:

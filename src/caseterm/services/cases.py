@@ -16,6 +16,7 @@ from caseterm.domain import case_lifecycle as lifecycle
 from caseterm.domain import permissions, validate
 from caseterm.domain.case_lifecycle import Lifecycle
 from caseterm.domain.enums import (
+    ACTIVE_STATUSES,
     ActivityKind,
     CaseState,
     CaseType,
@@ -265,7 +266,11 @@ def queue_load(uow: UnitOfWork, queue: Queue) -> list[tuple[Agent, int]]:
 
 def set_status(uow: UnitOfWork, actor: Agent, case: Case, status: str, note: str | None = None) -> Case:
     """Move between active statuses (in progress, on hold, waiting for customer, researching)."""
-    target = StatusReason.parse(status, "status")
+    try:
+        target = StatusReason.parse(status, "status")
+    except ValidationError:
+        settable = ", ".join(s.value for s in ACTIVE_STATUSES if s is not StatusReason.NEW)
+        raise ValidationError("status", f"'{status}' is not one of {settable} (to close a case, resolve or cancel it)") from None
     before = (case.state, case.status_reason)
     lc = lifecycle.set_status(_lifecycle(case), target, subject=case.number)
     _apply_lifecycle(uow, actor, case, lc, "set_status")

@@ -43,10 +43,11 @@ def case_by_number(uow: UnitOfWork, number: str) -> Case:
 
 
 def agent_by_login(uow: UnitOfWork, login: str) -> Agent:
-    agent = uow.session.exec(select(Agent).where(Agent.login == login.strip())).first()
+    agent = uow.session.exec(select(Agent).where(func.lower(Agent.login) == login.strip().lower())).first()
     if agent is None or agent.deleted:
-        known = uow.session.exec(select(Agent.login).where(Agent.deleted == False).order_by(Agent.login).limit(8)).all()  # noqa: E712
-        raise NotFound(f"No agent '{login}' in this store; known agents: {', '.join(known) or 'none'}")
+        known = uow.session.exec(select(Agent.login).where(Agent.deleted == False).order_by(Agent.login)).all()  # noqa: E712
+        listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+        raise NotFound(f"No agent '{login}' in this store; known agents: {listed or 'none'}")
     if not agent.active:
         raise ValidationError("agent", f"'{login}' is deactivated")
     return agent

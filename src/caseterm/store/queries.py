@@ -278,7 +278,10 @@ def case_detail(conn: sqlite3.Connection, number_or_id: str, timeline_limit: int
 
 
 def timeline(conn: sqlite3.Connection, case_id: str, limit: int | None = 200) -> list[TimelineEntry]:
-    """The case's timeline newest first, including the timelines of cases merged into it."""
+    """The case's timeline newest first, including the timelines of cases merged into it.
+
+    ``IN (SELECT id FROM family)`` rather than a join: with a join, SQLite's planner may
+    pick a Bloom filter over all activities on small stores (15 ms instead of 0.1 ms)."""
     sql = """
     WITH RECURSIVE family(id) AS (
         SELECT ? UNION SELECT c.id FROM cases AS c JOIN family AS f ON c.merged_into_id = f.id
@@ -286,10 +289,9 @@ def timeline(conn: sqlite3.Connection, case_id: str, limit: int | None = 200) ->
     SELECT act.id, c.number, act.kind, act.direction, act.subject, act.body, ag.login, act.occurred_at,
            act.duration_seconds, act.visibility, act.event
     FROM activities AS act
-    JOIN family AS f ON f.id = act.case_id
     JOIN cases AS c ON c.id = act.case_id
     LEFT JOIN agents AS ag ON ag.id = act.author_id
-    WHERE act.deleted = 0
+    WHERE act.case_id IN (SELECT id FROM family) AND act.deleted = 0
     ORDER BY act.occurred_at DESC, act.id DESC
     """
     params: list[Any] = [case_id]
