@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from caseterm.store.derived import rebuild as rebuild_derived
 from caseterm.store.sqlite import connect
 
 
@@ -65,13 +66,7 @@ class BulkLoader:
             conn.execute(sql)
             if progress:
                 progress()
-        if "cases" in self.tables:
-            conn.execute("DELETE FROM case_counts")
-            conn.execute(
-                "INSERT INTO case_counts (queue_id, owner_id, status_reason, n) "
-                "SELECT ifnull(queue_id, ''), ifnull(owner_id, ''), status_reason, count(*) "
-                "FROM cases WHERE deleted = 0 GROUP BY 1, 2, 3"
-            )
+        rebuild_derived(conn, self.tables)
         conn.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: enough for the planner
         conn.execute("ANALYZE")
         conn.execute("PRAGMA journal_mode = WAL")

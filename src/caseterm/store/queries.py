@@ -11,6 +11,7 @@ Ids are the store's text form (32 hex digits); times are parsed to aware UTC dat
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from dataclasses import dataclass, field
@@ -322,8 +323,19 @@ class CustomerHit:
     active_cases: int
 
 
+def _fts_query(text: str) -> str | None:
+    """Each word of ``text`` as a quoted prefix term, all required: ``"ann"* "berg"*``."""
+    words = re.findall(r"\w+", text.lower())
+    return " ".join(f'"{w}"*' for w in words) if words else None
+
+
 def find_customers(conn: sqlite3.Connection, text: str, limit: int = 20) -> list[CustomerHit]:
-    """Customers by name, email, phone, order number or asset serial, best matches first."""
+    """Customers by email, phone, order number or asset serial (exact), else by the start
+    of the words of their name or email (``anna ber`` finds Anna Bergström), best first,
+    else by any part of name or email.
+
+    Exact keys are indexed lookups; words go through the ``customer_search`` full-text
+    index (migration 0003), so this stays fast enough to run on every key press."""
     query = text.strip()
     if not query:
         return []
@@ -333,20 +345,27 @@ def find_customers(conn: sqlite3.Connection, text: str, limit: int = 20) -> list
         for (cid,) in conn.execute(sql, [*params, limit]).fetchall():
             hits.setdefault(cid, matched)
 
-    lowered = query.lower()
     if looks_like_email(query):
-        take("SELECT id FROM customers WHERE email = ? AND deleted = 0 LIMIT ?", [lowered], "email")
+        take("SELECT id FROM customers WHERE email = ? AND deleted = 0 LIMIT ?", [query.lower()], "email")
     digits = phone_digits(query)
-    if len(digits) >= 6 and len(digits) >= len(query.replace(" ", "")) - 4:
+    digit_like = len(digits) >= 4 and len(digits) >= len(re.sub(r"[\s+()./-]", "", query)) - 1
+    if digit_like and len(digits) >= 6:
         take("SELECT id FROM customers WHERE phone_digits = ? AND deleted = 0 LIMIT ?", [digits], "phone")
-        take("SELECT id FROM customers WHERE phone_digits LIKE ? AND deleted = 0 LIMIT ?", [f"%{digits}"], "phone")
     take("SELECT customer_id FROM sales_orders WHERE number = ? AND deleted = 0 LIMIT ?", [query.upper()], "order")
     take("SELECT customer_id FROM assets WHERE serial_number = ? AND deleted = 0 LIMIT ?", [query], "serial")
-    escaped = lowered.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    take("SELECT id FROM customers WHERE name LIKE ? ESCAPE '\\' AND deleted = 0 ORDER BY name LIMIT ?",
-         [f"{escaped}%"], "name")
-    take("SELECT id FROM customers WHERE (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\') AND deleted = 0 "
-         "ORDER BY name LIMIT ?", [f"%{escaped}%", f"%{escaped}%"], "name")
+    if not hits and digit_like:
+        # part of a number, typed without the country code: a scan, but of short strings
+        take("SELECT id FROM customers WHERE phone_digits LIKE ? AND deleted = 0 ORDER BY name LIMIT ?",
+             [f"%{digits}%"], "phone")
+    if not hits and (match := _fts_query(query)):
+        take("SELECT cu.id FROM customer_search JOIN customers AS cu ON cu.rowid = customer_search.rowid "
+             "WHERE customer_search MATCH ? AND cu.deleted = 0 ORDER BY customer_search.rank, cu.name LIMIT ?",
+             [match], "name")
+    if not hits and len(query) >= 3:
+        # no word starts so: look inside words too ("ndersson"); a scan, only when all else failed
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        take("SELECT id FROM customers WHERE (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\') "
+             "AND deleted = 0 ORDER BY name LIMIT ?", [f"%{escaped}%", f"%{escaped}%"], "name")
     ids = list(hits)[:limit]
     if not ids:
         return []
