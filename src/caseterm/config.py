@@ -7,6 +7,11 @@ then command-line flags (applied by the faces).
     db = "~/cases/caseterm.sqlite"   # the local store (default: platform data dir)
     agent = "jdoe"                   # who you are when no --as is given
     reopen_days = 30                 # how long a resolved case may be reopened
+    theme = "caseterm-dark"          # caseterm-dark, caseterm-light, caseterm-high-contrast
+    mode = "workstation"             # or "counter" (store clerks), "technician"
+
+    [keymap]                         # binding id = keys (see the help screen, F1)
+    "case.note" = "a,ctrl+n"
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Settings:
     db: Path = field(default_factory=lambda: data_dir() / "caseterm.sqlite")
     agent: str = "admin"
     reopen_days: int = 30
+    theme: str | None = None
+    keymap: dict[str, str] = field(default_factory=dict)
     source: Path | None = None  # the config file read, if any
 
 
@@ -79,4 +86,32 @@ def _apply(settings: Settings, raw: dict, where: str) -> None:
                 raise ValidationError(f"reopen_days in {where}", f"'{value}' is not a whole number of days") from None
             if settings.reopen_days < 0:
                 raise ValidationError(f"reopen_days in {where}", "must be 0 or more")
+        elif key == "theme":
+            settings.theme = str(value).strip() or None
+        elif key == "keymap":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ValidationError(f"keymap in {where}", 'must be a table of binding id = "keys"')
+            settings.keymap = {str(k): v for k, v in value.items()}
         # Unknown keys belong to later features or newer versions: ignored, not fatal.
+
+
+def save_setting(key: str, value: str) -> Path:
+    """Set a top-level ``key = "value"`` in config.toml, keeping everything else as written."""
+    import json
+
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    line = f"{key} = {json.dumps(value)}"
+    lines = text.splitlines()
+    first_table = next((i for i, l in enumerate(lines) if l.lstrip().startswith("[")), len(lines))
+    for i, existing in enumerate(lines[:first_table]):
+        if existing.split("=")[0].strip() == key:
+            lines[i] = line
+            break
+    else:
+        lines.insert(first_table, line)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -181,3 +181,17 @@ def test_customer_search_follows_every_write(store, world, store_path):
     # words that are not words do not break the query
     assert queries.find_customers(conn, '"*') == []
     assert queries.find_customers(conn, "AND OR NOT") == []
+
+
+@pytest.mark.parametrize("name", ["all-active", "queue", "recently-resolved"])
+def test_last_page_and_jumps_land_where_a_plain_query_says(demo_conn, name):
+    view = views(demo_conn)[name]
+    expected = naive(demo_conn, view)
+    last = queries.page_cases(demo_conn, view, last=True, limit=25)
+    assert [r.number for r in last.rows] == expected[-25:]
+    middle = len(expected) // 2
+    jump = queries.page_cases_at(demo_conn, view, middle, limit=10)
+    assert [r.number for r in jump.rows] == expected[middle:middle + 10]
+    # and keyset paging goes on from a jump
+    after = queries.page_cases(demo_conn, view, after=jump.rows[-1].key, limit=10)
+    assert [r.number for r in after.rows] == expected[middle + 10:middle + 20]

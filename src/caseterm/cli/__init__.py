@@ -22,7 +22,8 @@ from caseterm.cli import context
 
 app = typer.Typer(
     name="caseterm",
-    help="caseterm: a keyboard-first terminal workstation for the case-to-resolution process.",
+    help="caseterm: a keyboard-first terminal workstation for the case-to-resolution process. "
+    "Without a command it opens the workstation on your store.",
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -38,7 +39,10 @@ def _root(
 ) -> None:
     context.configure(db=db, agent=as_login)
     if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
+        from caseterm.tui.app import run
+
+        settings = context.settings()
+        run(settings.db, settings.agent, settings)
 
 
 def _register() -> None:

@@ -28,6 +28,7 @@ def configure(db: Path | None, agent: str | None) -> None:
     _state.clear()
     _state["settings"] = settings
     _state["db_flag"] = db is not None
+    _state["agent_flag"] = bool(agent)
 
 
 def settings() -> config.Settings:
@@ -41,6 +42,14 @@ def db_given() -> bool:
     import os
 
     return bool(_state.get("db_flag")) or bool(os.environ.get("CASETERM_DB"))
+
+
+def agent_given() -> bool:
+    """Whether ``--as``, CASETERM_AGENT or config.toml named the agent."""
+    import os
+
+    return bool(_state.get("agent_flag")) or bool(os.environ.get("CASETERM_AGENT")) or settings().source is not None \
+        and settings().agent != "admin"
 
 
 def console() -> Console:

@@ -18,7 +18,8 @@ def demo(
     reset: Annotated[bool, typer.Option(help="Delete an existing demo store and build a fresh one.")] = False,
     no_tui: Annotated[bool, typer.Option("--no-tui", help="Only build the store; print a summary.")] = False,
 ) -> None:
-    """Build a realistic demo store (if there is none) and show what is in it."""
+    """Build a realistic demo store (if there is none) and open the workstation on it
+    (as jdoe, an agent, unless --as names someone else)."""
     from caseterm import config
     from caseterm.clock import default_clock, parse_instant
     from caseterm.errors import StoreError, ValidationError
@@ -40,7 +41,7 @@ def demo(
             raise StoreError(f"{path} is not a demo store; choose another path with --db (--reset only replaces demo stores)")
         if not reset:
             c.print(f"Demo store already at {path} ({cases:,} cases). Use --reset for a fresh one.")
-            _next_steps(path)
+            _open(path, no_tui)
             return
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -62,7 +63,17 @@ def demo(
     c.print(f"  {summary.customers:,} customers, {summary.orders:,} orders, {summary.assets:,} assets, "
             f"{summary.products} products, {summary.agents} agents in {summary.queues} queues")
     c.print(f"  built in {summary.seconds:.1f} s ({rate:,.0f} cases/s)", style="dim")
-    _next_steps(path)
+    _open(path, no_tui)
+
+
+def _open(path: Path, no_tui: bool) -> None:
+    if no_tui:
+        _next_steps(path)
+        return
+    from caseterm.tui.app import run
+
+    settings = context.settings()
+    run(path, settings.agent if context.agent_given() else "jdoe", settings)
 
 
 def _probe(path: Path) -> tuple[bool, int]:

@@ -129,15 +129,17 @@ def page_cases(
     *,
     after: tuple | None = None,
     before: tuple | None = None,
+    last: bool = False,
     limit: int = 50,
 ) -> CasePage:
     """One page of ``view`` in its sort order: the first page, the page after the row with
-    key ``after``, or the page before the row with key ``before`` (returned in sort order)."""
+    key ``after``, the page before the row with key ``before``, or (``last``) the final
+    page; always returned in sort order."""
     sort = SORTS[view.sort]
     clauses, params = view.where()
     cols = ", ".join(f"c.{name}" for name in sort.columns)
     marks = ", ".join("?" for _ in sort.columns)
-    backward = before is not None
+    backward = before is not None or last
     # Reading backward walks the index the other way, then the page is flipped.
     descending = sort.descending != backward
     if after is not None or before is not None:
@@ -155,15 +157,30 @@ def page_cases(
     raw = raw[:limit]
     if backward:
         raw.reverse()
-    rows = [
-        CaseRow(
-            id=r[0], number=r[1], priority=r[2], title=r[3], customer_name=r[4], state=r[5], status_reason=r[6],
-            queue_name=r[7], owner_login=r[8], created_at=parse_time(r[9]), updated_at=parse_time(r[10]),
-            resolved_at=parse_time(r[11]), key=tuple(r[12:]),
-        )
-        for r in raw
-    ]
-    return CasePage(rows=rows, has_more=has_more)
+    return CasePage(rows=[_case_row(r) for r in raw], has_more=has_more)
+
+
+def _case_row(r: tuple) -> CaseRow:
+    return CaseRow(
+        id=r[0], number=r[1], priority=r[2], title=r[3], customer_name=r[4], state=r[5], status_reason=r[6],
+        queue_name=r[7], owner_login=r[8], created_at=parse_time(r[9]), updated_at=parse_time(r[10]),
+        resolved_at=parse_time(r[11]), key=tuple(r[12:]),
+    )
+
+
+def page_cases_at(conn: sqlite3.Connection, view: CaseView, offset: int, limit: int = 50) -> CasePage:
+    """The page starting at row ``offset``: for a jump (a scrollbar dragged to the middle),
+    the one place a list needs OFFSET. Scrolling from there on uses the rows' keys."""
+    sort = SORTS[view.sort]
+    clauses, params = view.where()
+    if view.sort == "resolved":
+        clauses.append("c.resolved_at IS NOT NULL")
+    direction = "DESC" if sort.descending else "ASC"
+    order = ", ".join(f"c.{name} {direction}" for name in sort.columns)
+    extra = "".join(f", c.{name}" for name in sort.columns)
+    sql = _ROW_SQL.format(extra=extra) + f" WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ? OFFSET ?"
+    raw = conn.execute(sql, [*params, limit + 1, max(0, offset)]).fetchall()
+    return CasePage(rows=[_case_row(r) for r in raw[:limit]], has_more=len(raw) > limit)
 
 
 def count_cases(conn: sqlite3.Connection, view: CaseView) -> dict[str, int]:

@@ -1,0 +1,145 @@
+"""The TUI's door to the store, used from worker threads only.
+
+Reads go through ``store.queries`` on one raw ``sqlite3`` connection per thread (cheap
+to open, no ORM import), so the first screen fills in fast. Writes go through the
+services on a ``LocalStore`` that is created on first use, in a worker, because it
+imports SQLModel.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from caseterm.clock import Clock
+from caseterm.store import queries
+
+if TYPE_CHECKING:
+    from caseterm.store.uow import LocalStore, UnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Me:
+    """Who is at the keyboard."""
+
+    id: str  # hex, the store's text form
+    login: str
+    display_name: str
+    role: str
+    queues: tuple[tuple[str, str], ...]  # (queue id, name), by name
+
+
+class Gateway:
+    def __init__(self, path: Path, clock: Clock, reopen_days: int = 30) -> None:
+        self.path = path
+        self.clock = clock
+        self.reopen_days = reopen_days
+        self._local = threading.local()
+        self._store: LocalStore | None = None
+        self._store_lock = threading.Lock()
+        self._opened = threading.Event()
+        self._open_lock = threading.Lock()
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Create or migrate the store if needed (first call only; later calls return at once)."""
+        with self._open_lock:
+            if not self._opened.is_set():
+                from caseterm.store.sqlite import open_store
+
+                open_store(self.path).close()
+                self._opened.set()
+
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            from caseterm.store.sqlite import connect
+
+            self.open()
+            conn = self._local.conn = connect(self.path)
+        return conn
+
+    def me(self, login: str) -> Me:
+        from caseterm.errors import NotFound
+
+        conn = self.conn()
+        row = conn.execute(
+            "SELECT id, login, display_name, role FROM agents WHERE lower(login) = lower(?) AND deleted = 0",
+            [login.strip()],
+        ).fetchone()
+        if row is None:
+            known = [r[0] for r in conn.execute("SELECT login FROM agents WHERE deleted = 0 ORDER BY login LIMIT 12")]
+            raise NotFound(f"No agent '{login}' in this store; start with --as and one of: {', '.join(known)}")
+        mine = conn.execute(
+            "SELECT q.id, q.name FROM queues q JOIN queue_members m ON m.queue_id = q.id "
+            "WHERE m.agent_id = ? AND m.deleted = 0 AND q.deleted = 0 ORDER BY q.name", [row[0]],
+        ).fetchall()
+        return Me(id=row[0], login=row[1], display_name=row[2], role=row[3], queues=tuple(mine))
+
+    def page(self, view: queries.CaseView, **kw: Any) -> queries.CasePage:
+        return queries.page_cases(self.conn(), view, **kw)
+
+    def page_at(self, view: queries.CaseView, offset: int, limit: int) -> queries.CasePage:
+        return queries.page_cases_at(self.conn(), view, offset, limit)
+
+    def count(self, view: queries.CaseView) -> int:
+        return sum(queries.count_cases(self.conn(), view).values())
+
+    def detail(self, number: str) -> queries.CaseDetail | None:
+        return queries.case_detail(self.conn(), number)
+
+    def pending(self) -> int:
+        return queries.pending_ops(self.conn())
+
+    def find_customers(self, text: str, limit: int = 8) -> list[queries.CustomerHit]:
+        return queries.find_customers(self.conn(), text, limit)
+
+    def queues(self) -> list[tuple[str, str]]:
+        return self.conn().execute("SELECT id, name FROM queues WHERE deleted = 0 ORDER BY name").fetchall()
+
+    def queue_agents(self, queue_id: str | None) -> list[tuple[str, str, str, int, int]]:
+        """(id, login, name, active cases, capacity) of a queue's members, or of all agents."""
+        sql = (
+            "SELECT a.id, a.login, a.display_name, "
+            "(SELECT count(*) FROM cases c WHERE c.owner_id = a.id AND c.state = 'active' AND c.deleted = 0), a.capacity "
+            "FROM agents a {join} WHERE a.deleted = 0 AND a.active = 1 {where} ORDER BY a.login"
+        )
+        if queue_id:
+            return self.conn().execute(
+                sql.format(join="JOIN queue_members m ON m.agent_id = a.id AND m.deleted = 0", where="AND m.queue_id = ?"),
+                [queue_id]).fetchall()
+        return self.conn().execute(sql.format(join="", where="")).fetchall()
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def store(self) -> LocalStore:
+        with self._store_lock:
+            if self._store is None:
+                from caseterm.store.uow import LocalStore, StoreSettings
+
+                self.open()
+                self._store = LocalStore(path=self.path, clock=self.clock,
+                                         settings=StoreSettings(reopen_days=self.reopen_days))
+            return self._store
+
+    def write(self, login: str, action: Callable[[UnitOfWork, Any], T]) -> T:
+        """Run ``action(uow, me)`` in one transaction as the agent ``login``."""
+        from caseterm.services.lookup import agent_by_login
+
+        with self.store().uow() as uow:
+            return action(uow, agent_by_login(uow, login))
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+        if self._store is not None:
+            self._store.close()

@@ -1,0 +1,387 @@
+"""The agent's workstation: saved views with live counts, the queue, the case pane, and a
+status bar. Every action is a key (shown in the footer and the command palette) that
+opens a dialog; the dialog's service call runs in a worker; then the queue, the counts
+and the case refresh in place."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from caseterm.domain import case_lifecycle
+from caseterm.domain.enums import CaseState, StatusReason
+from caseterm.errors import CasetermError
+from caseterm.store.queries import CaseDetail, CaseView
+from caseterm.tui.screens import forms
+from caseterm.tui.widgets.case_detail import CaseDetailPane, action_available, lifecycle_of
+from caseterm.tui.widgets.case_list import CaseList, CaseListHeader
+
+
+@dataclass(frozen=True)
+class SavedView:
+    key: str
+    label: str
+    view: CaseView
+
+
+def saved_views(me) -> list[SavedView]:
+    views = [SavedView("mine", "My active cases", CaseView(owner_id=me.id))]
+    views += [SavedView(f"queue:{qid}", f"Queue: {name}", CaseView(queue_id=qid)) for qid, name in me.queues]
+    views += [
+        SavedView("unassigned", "Unassigned", CaseView(unassigned=True)),
+        SavedView("all", "All active", CaseView()),
+        SavedView("resolved", "Recently resolved", CaseView(state=CaseState.RESOLVED, sort="resolved")),
+    ]
+    return views
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+
+class WorkstationScreen(Screen):
+    DEFAULT_CSS = """
+    WorkstationScreen #main { height: 1fr; }
+    WorkstationScreen #views { width: 26; border-right: tall $panel; background: $surface; }
+    WorkstationScreen #views-title { text-style: bold; padding: 0 1; background: $panel; }
+    WorkstationScreen #queue-pane { height: 45%; border-bottom: tall $panel; }
+    WorkstationScreen #queue-title { text-style: bold; padding: 0 1; background: $panel; }
+    WorkstationScreen #view-list { height: 1fr; border: none; }
+    WorkstationScreen CaseDetailPane { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("n", "new_case", "New case", id="case.new", tooltip="Log a new case"),
+        Binding("a", "note", "Note", id="case.note", tooltip="Add a note to the case"),
+        Binding("c", "call", "Call", id="case.call", tooltip="Log a phone call (a timer runs while you talk)"),
+        Binding("s", "status", "Status", id="case.status", tooltip="Change the status (only allowed ones are offered)"),
+        Binding("w", "assign", "Assign", id="case.assign", tooltip="Assign to a queue or an agent"),
+        Binding("r", "resolve", "Resolve", id="case.resolve", tooltip="Resolve with a resolution text"),
+        Binding("x", "cancel_case", "Cancel", show=False, id="case.cancel", tooltip="Cancel the case"),
+        Binding("o", "reopen", "Reopen", show=False, id="case.reopen", tooltip="Reopen a resolved or cancelled case"),
+        Binding("m", "merge", "Merge", show=False, id="case.merge", tooltip="Merge duplicates into this case"),
+        Binding("p", "parent", "Parent", show=False, id="case.parent", tooltip="Set or clear the parent case"),
+        Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
+        Binding("l", "focus_queue", "Queue", show=False, id="focus.queue", tooltip="Go to the queue"),
+        Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
+        Binding("f5,ctrl+r", "refresh", "Refresh", show=False, id="app.refresh", tooltip="Reload counts, queue and case"),
+    ]
+    ACTION_KEYS = {"note": "a", "call": "c", "status": "s", "assign": "w", "resolve": "r", "cancel": "x",
+                   "reopen": "o", "merge": "m", "parent": "p"}
+
+    def __init__(self, gateway, me, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.gateway = gateway
+        self.me = me
+        self.views = saved_views(me)
+        self.active = self.views[0]
+        self.counts: dict[str, int] = {}
+        self.detail: CaseDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="views"):
+                yield Static("Views", id="views-title")
+                yield OptionList(*[Option(self._view_label(v), id=v.key) for v in self.views], id="view-list")
+            with Vertical():
+                with Vertical(id="queue-pane"):
+                    yield Static(self.active.label, id="queue-title")
+                    header = CaseListHeader()
+                    yield header
+                    yield CaseList(self.gateway, self.app.clock.now, header=header, id="queue")
+                yield CaseDetailPane(id="detail")
+        yield StatusBar(self._status_text(pending=None), id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#view-list", OptionList).highlighted = 0
+        self.query_one(CaseList).focus()
+        self.refresh_all()
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def _view_label(self, view: SavedView) -> str:
+        count = self.counts.get(view.key)
+        return f"{view.label} ({count:,})" if count is not None else view.label
+
+    def _status_text(self, pending: int | None) -> str:
+        where = str(self.gateway.path)
+        changes = "…" if pending is None else f"{pending:,} pending change{'s' if pending != 1 else ''}"
+        return f"{self.me.login} ({self.me.role}) · {where} · offline (no server) · {changes}"
+
+    def refresh_all(self, keep: str | None = None) -> None:
+        self._load_counts(keep)
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    def _load_counts(self, keep: str | None) -> None:
+        counts = {v.key: self.gateway.count(v.view) for v in self.views}
+        pending = self.gateway.pending()
+        self.app.call_from_thread(self._counts_loaded, counts, pending, keep)
+
+    def _counts_loaded(self, counts: dict[str, int], pending: int, keep: str | None) -> None:
+        self.counts = counts
+        views = self.query_one("#view-list", OptionList)
+        for v in self.views:
+            views.replace_option_prompt(v.key, self._view_label(v))
+        self.query_one("#status", StatusBar).update(self._status_text(pending))
+        self.query_one("#queue-title", Static).update(f"{self.active.label} · {counts.get(self.active.key, 0):,} cases")
+        self.query_one(CaseList).load(self.active.view, counts.get(self.active.key, 0), keep_number=keep)
+        if keep:
+            self._load_detail(keep)
+
+    @on(OptionList.OptionHighlighted, "#view-list")
+    def _view_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        chosen = next(v for v in self.views if v.key == event.option.id)
+        if chosen is not self.active:
+            self.active = chosen
+            self.query_one("#queue-title", Static).update(
+                f"{chosen.label} · {self.counts.get(chosen.key, 0):,} cases")
+            self.query_one(CaseList).load(chosen.view, self.counts.get(chosen.key, 0))
+
+    @on(OptionList.OptionSelected, "#view-list")
+    def _view_entered(self) -> None:
+        self.query_one(CaseList).focus()
+
+    @on(CaseList.Highlighted)
+    def _case_highlighted(self, event: CaseList.Highlighted) -> None:
+        if event.row is None:
+            self.detail = None
+            self.query_one(CaseDetailPane).show(None, self.ACTION_KEYS)
+        else:
+            self._load_detail(event.row.number)
+
+    @on(CaseList.Opened)
+    def _case_opened(self) -> None:
+        self.query_one(CaseDetailPane).focus()
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def _load_detail(self, number: str) -> None:
+        detail = self.gateway.detail(number)
+        self.app.call_from_thread(self._detail_loaded, detail)
+
+    def _detail_loaded(self, detail: CaseDetail | None) -> None:
+        self.detail = detail
+        self.query_one(CaseDetailPane).show(detail, self.ACTION_KEYS)
+
+    # --- focus ------------------------------------------------------------------------------
+
+    def action_focus_views(self) -> None:
+        self.query_one("#view-list").focus()
+
+    def action_focus_queue(self) -> None:
+        self.query_one(CaseList).focus()
+
+    def action_focus_detail(self) -> None:
+        self.query_one(CaseDetailPane).focus()
+
+    def action_refresh(self) -> None:
+        self.refresh_all(keep=self.detail.fields["number"] if self.detail else None)
+
+    # --- actions ----------------------------------------------------------------------------
+
+    def _case_for(self, action: str) -> CaseDetail | None:
+        """The open case, if ``action`` can apply to it; otherwise say why in a notification."""
+        if self.detail is None:
+            self.notify("Pick a case first (j/k in the queue).", severity="warning")
+            return None
+        if not action_available(action, self.detail.fields):
+            lc = lifecycle_of(self.detail.fields)
+            allowed = ", ".join(case_lifecycle.allowed_actions(lc)) or "nothing (it is final)"
+            self.notify(f"{self.detail.fields['number']} is {lc.describe().lower()}: you can {allowed}.",
+                        title=f"Cannot {action}", severity="warning")
+            return None
+        return self.detail
+
+    def _after(self, number: str, message: str):
+        def done(result) -> None:
+            if result is not None:
+                self.notify(message.format(number=number))
+                self.refresh_all(keep=number)
+        return done
+
+    def _write(self, fn):
+        """A submit function for a form: ``fn(uow, me, values)`` in one transaction."""
+        return lambda values: self.gateway.write(self.me.login, lambda uow, me: fn(uow, me, values))
+
+    def action_note(self) -> None:
+        if (d := self._case_for("note")) is None:
+            return
+        number = d.fields["number"]
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            return cases.add_activity(uow, me, case_by_number(uow, number), kind="note", body=values["text"])
+
+        self.app.push_screen(forms.TextForm(self._write(save), title=f"Note on {number}", label="Note"),
+                             self._after(number, "Note added to {number}"))
+
+    def action_call(self) -> None:
+        if (d := self._case_for("call")) is None:
+            return
+        number = d.fields["number"]
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            return cases.add_activity(uow, me, case_by_number(uow, number), kind="phone_call", body=values["text"],
+                                      subject="Phone call", direction=values["direction"],
+                                      duration_seconds=values["duration"])
+
+        self.app.push_screen(forms.CallForm(self._write(save)), self._after(number, "Call logged on {number}"))
+
+    def action_status(self) -> None:
+        if (d := self._case_for("status")) is None:
+            return
+        number = d.fields["number"]
+        options = [(s.label, s.value) for s in case_lifecycle.settable_statuses(lifecycle_of(d.fields))]
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            return cases.set_status(uow, me, case_by_number(uow, number), values["choice"], values["note"])
+
+        self.app.push_screen(forms.ChoiceForm(self._write(save), title=f"Status of {number}", options=options),
+                             self._after(number, "{number}: status changed"))
+
+    def action_assign(self) -> None:
+        if (d := self._case_for("assign")) is None:
+            return
+        number = d.fields["number"]
+        queue_id = next((qid for qid, name in self.gateway.queues() if name == d.fields["queue"]), None)
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number, get_row
+            from caseterm.store.models import Agent, Queue
+
+            queue = get_row(uow, Queue, values["queue_id"], "queue") if values["queue_id"] else None
+            owner = get_row(uow, Agent, values["owner_id"], "agent") if values["owner_id"] else None
+            return cases.assign_case(uow, me, case_by_number(uow, number), queue=queue, owner=owner) or True
+
+        self.app.push_screen(
+            forms.AssignForm(self._write(save), queues=self.gateway.queues(), queue_id=queue_id,
+                             load_agents=self.gateway.queue_agents, me_id=self.me.id),
+            self._after(number, "{number} assigned"))
+
+    def action_resolve(self) -> None:
+        if (d := self._case_for("resolve")) is None:
+            return
+        number = d.fields["number"]
+        kinds = [(s.label, s.value) for s in (StatusReason.PROBLEM_SOLVED, StatusReason.INFORMATION_PROVIDED)]
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            return cases.resolve_case(uow, me, case_by_number(uow, number), values["text"], values["choice"])
+
+        self.app.push_screen(
+            forms.TextForm(self._write(save), title=f"Resolve {number}", label="Resolution: what solved it",
+                           name="resolution", choices=kinds, choice_label="Outcome", submit_label="Resolve"),
+            self._after(number, "{number} resolved"))
+
+    def action_cancel_case(self) -> None:
+        if (d := self._case_for("cancel")) is None:
+            return
+        number = d.fields["number"]
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            return cases.cancel_case(uow, me, case_by_number(uow, number), values["text"])
+
+        self.app.push_screen(forms.TextForm(self._write(save), title=f"Cancel {number}", label="Why (optional)",
+                                            multiline=False, submit_label="Cancel case"),
+                             self._after(number, "{number} cancelled"))
+
+    def action_reopen(self) -> None:
+        if (d := self._case_for("reopen")) is None:
+            return
+        number = d.fields["number"]
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            return cases.reopen_case(uow, me, case_by_number(uow, number), values["text"])
+
+        self.app.push_screen(forms.TextForm(self._write(save), title=f"Reopen {number}", label="Why (optional)",
+                                            multiline=False, submit_label="Reopen"),
+                             self._after(number, "{number} reopened"))
+
+    def action_merge(self) -> None:
+        if (d := self._case_for("merge")) is None:
+            return
+        number = d.fields["number"]
+
+        def save(uow, me, values):
+            from caseterm.errors import ValidationError
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            numbers = [n for n in values["text"].replace(",", " ").split() if n]
+            if not numbers:
+                raise ValidationError("cases", "type the numbers of the duplicates, separated by spaces")
+            return cases.merge_cases(uow, me, case_by_number(uow, number), [case_by_number(uow, n) for n in numbers])
+
+        self.app.push_screen(
+            forms.TextForm(self._write(save), title=f"Merge duplicates into {number}", name="cases",
+                           label="Duplicate case numbers (they become merged into this one)", multiline=False,
+                           submit_label="Merge"),
+            self._after(number, "Merged into {number}"))
+
+    def action_parent(self) -> None:
+        if (d := self._case_for("parent")) is None:
+            return
+        number = d.fields["number"]
+
+        def save(uow, me, values):
+            from caseterm.services import cases
+            from caseterm.services.lookup import case_by_number
+
+            text = values["text"].strip()
+            return cases.link_parent(uow, me, case_by_number(uow, number), case_by_number(uow, text) if text else None)
+
+        self.app.push_screen(
+            forms.TextForm(self._write(save), title=f"Parent of {number}", name="parent", multiline=False,
+                           label="Parent case number (empty to clear)", initial=d.parent or ""),
+            self._after(number, "{number}: parent updated"))
+
+    def action_new_case(self) -> None:
+        def save(uow, me, values):
+            from caseterm.errors import ValidationError
+            from caseterm.services import cases
+            from caseterm.services.lookup import customer_by_key, get_row
+            from caseterm.store.models import Customer
+
+            if values["customer_id"]:
+                customer = get_row(uow, Customer, uuid.UUID(values["customer_id"]), "customer")
+            else:
+                try:
+                    customer = customer_by_key(uow, values["customer_text"])
+                except CasetermError as exc:
+                    raise ValidationError("customer", f"{exc.message.split(';')[0]}; pick one from the list") from None
+            return cases.create_case(uow, me, customer=customer, title=values["title"],
+                                     description=values["description"], origin=values["origin"],
+                                     priority=values["priority"], case_type=values["type"])
+
+        def created(case) -> None:
+            if case is not None:
+                self.notify(f"Created {case.number}: give this number to the customer.", title="Case created")
+                self.refresh_all(keep=case.number)
+
+        self.app.push_screen(forms.NewCaseForm(self._write(save), find=self.gateway.find_customers), created)

@@ -1,0 +1,127 @@
+"""The case pane: header fields, related cases, what can be done next, and the timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from caseterm.domain import case_lifecycle
+from caseterm.domain.durations import format_duration
+from caseterm.domain.enums import CaseState, Priority, StatusReason
+from caseterm.store.queries import CaseDetail
+
+PRIORITY = {p.value: p.label for p in Priority}
+
+
+def lifecycle_of(fields: dict) -> case_lifecycle.Lifecycle:
+    return case_lifecycle.Lifecycle(
+        state=CaseState(fields["state"]),
+        status=StatusReason(fields["status_reason"]),
+        resolution=fields["resolution"],
+        resolved_at=fields["resolved_at"],
+        merged_into=fields["merged_into"],
+    )
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+class CaseDetailPane(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    CaseDetailPane { background: $surface; padding: 0 1; }
+    CaseDetailPane > #case-header { margin-bottom: 1; }
+    CaseDetailPane > #case-actions { color: $text-muted; margin-bottom: 1; }
+    CaseDetailPane > #case-timeline { }
+    """
+
+    def compose(self):
+        yield Static("Pick a case from the queue (j/k, Enter).", id="case-header")
+        yield Static("", id="case-actions")
+        yield Static("", id="case-timeline")
+
+    def show(self, detail: CaseDetail | None, keys: dict[str, str]) -> None:
+        """``keys`` maps an action to the key that does it, for the "next steps" line."""
+        header = self.query_one("#case-header", Static)
+        actions = self.query_one("#case-actions", Static)
+        timeline = self.query_one("#case-timeline", Static)
+        if detail is None:
+            header.update("No case selected.")
+            actions.update("")
+            timeline.update("")
+            return
+        f = detail.fields
+        status = StatusReason(f["status_reason"]).label
+        title = Text.assemble((f["number"], "bold"), "  ", (f["title"], "bold"))
+        lines = Table.grid(padding=(0, 1))
+        lines.add_column(style="dim", no_wrap=True)
+        lines.add_column()
+        lines.add_row("Status", f"{CaseState(f['state']).label} · {status}")
+        lines.add_row("Priority", f"{f['priority']} {PRIORITY.get(f['priority'], '')} · {f['type']} via {f['origin']}")
+        contact = " · ".join(x for x in (f["customer_email"], f["customer_phone"]) if x)
+        lines.add_row("Customer", Text(f["customer_name"] + (f"  ({contact})" if contact else "")))
+        lines.add_row("Queue", f"{f['queue'] or '—'} · owner {f['owner'] or 'nobody'}")
+        if f["product_name"]:
+            serial = f" · serial {f['asset_serial']}" if f["asset_serial"] else ""
+            lines.add_row("Product", Text(f"{f['product_name']}{serial}"))
+        lines.add_row("Opened", f"{when(f['created_at'])} by {f['created_by'] or '—'}")
+        if f["resolution"]:
+            lines.add_row("Resolution", Text(f["resolution"]))
+        related = []
+        if detail.parent:
+            related.append(f"parent {detail.parent}")
+        if detail.children:
+            related.append("children " + ", ".join(f"{n} ({s})" for n, s in detail.children))
+        if detail.merged_into:
+            related.append(f"merged into {detail.merged_into}")
+        if detail.merged_in:
+            related.append("merged in: " + ", ".join(detail.merged_in))
+        if related:
+            lines.add_row("Related", Text("; ".join(related)))
+        parts = [title, lines]
+        if f["description"]:
+            parts += [Text(""), Text(f["description"])]
+        header.update(Group(*parts))
+
+        possible = []
+        for action in ("note", "call", "status", "assign", "resolve", "cancel", "reopen", "merge", "parent"):
+            if action_available(action, f) and action in keys:
+                possible.append(f"{keys[action]} {action}")
+        actions.update("Next: " + " · ".join(possible) if possible else "")
+
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(no_wrap=True, style="dim")
+        table.add_column(no_wrap=True)
+        table.add_column(no_wrap=True, style="dim")
+        table.add_column(ratio=1)
+        for e in detail.timeline:
+            system = e.kind == "system"
+            what = (e.event or "event").replace("_", " ") if system else e.kind.replace("_", " ")
+            if e.duration_seconds:
+                what += f" {format_duration(e.duration_seconds)}"
+            text = Text(" — ".join(x for x in ((e.subject if not system else ""), e.body) if x))
+            if e.case_number != f["number"]:
+                text = Text.assemble((f"[{e.case_number}] ", "italic"), text)
+            if system:
+                text.stylize("dim")
+            table.add_row(when(e.occurred_at), Text(what, style="dim" if system else "bold"), e.author_login or "—", text)
+        timeline.update(Group(Text("Timeline (newest first)", style="bold underline"), table))
+        self.scroll_home(animate=False)
+
+
+def action_available(action: str, fields: dict) -> bool:
+    """Whether ``action`` makes sense for a case in this state (the services decide for real)."""
+    lc = lifecycle_of(fields)
+    allowed = case_lifecycle.allowed_actions(lc)
+    if action in ("note", "call"):
+        return True
+    if action == "status":
+        return bool(case_lifecycle.settable_statuses(lc))
+    if action in ("assign", "parent"):
+        return lc.state is CaseState.ACTIVE
+    return action in allowed

@@ -1,0 +1,136 @@
+"""The workstation driven from the keyboard (pilot): keys in, store state asserted."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from tui_support import make_app, settle, workstation_ready
+
+SIZE = (120, 36)
+
+
+def rows(path, sql, params=()):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+async def test_the_queue_shows_my_cases_and_the_first_is_open(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        screen = app.screen
+        assert screen.counts["mine"] == 2  # the resolved one is not active
+        assert screen.counts["unassigned"] == 1
+        queue = screen.query_one("#queue")
+        assert [queue.rows[i].number for i in range(queue.total)] == ["CAS-LOC-000001", "CAS-LOC-000002"]
+        assert screen.detail.fields["number"] == "CAS-LOC-000001"
+        await pilot.press("j")
+        await settle(pilot, lambda: screen.detail.fields["number"] == "CAS-LOC-000002")
+        await pilot.press("k")
+        await settle(pilot, lambda: screen.detail.fields["number"] == "CAS-LOC-000001")
+
+
+async def test_add_a_note(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("a")
+        await pilot.press(*"Asked for the router logs")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: any(e.kind == "note" for e in app.screen.detail.timeline))
+    notes = rows(org_store, "SELECT a.body, g.login FROM activities a JOIN agents g ON g.id = a.author_id "
+                            "JOIN cases c ON c.id = a.case_id WHERE a.kind = 'note' AND c.number = 'CAS-LOC-000001'")
+    assert notes == [("Asked for the router logs", "jdoe")]
+
+
+async def test_resolve_then_reopen(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("j")  # CAS-LOC-000002
+        await settle(pilot, lambda: app.screen.detail.fields["number"] == "CAS-LOC-000002")
+        await pilot.press("r")
+        await pilot.press(*"Replaced the lid hinge")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen.counts.get("mine") == 1)
+        assert rows(org_store, "SELECT state, status_reason, resolution FROM cases WHERE number = 'CAS-LOC-000002'") == [
+            ("resolved", "problem_solved", "Replaced the lid hinge")]
+        # reopen it from "Recently resolved"
+        await pilot.press("v")
+        await pilot.press("end")  # the last view: Recently resolved
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen.detail is not None and app.screen.detail.fields["state"] == "resolved")
+        assert app.screen.detail.fields["number"] == "CAS-LOC-000002"  # most recently resolved first
+        await pilot.press("o")
+        await pilot.press(*"Lid broke again")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen.counts.get("mine") == 2)
+    assert rows(org_store, "SELECT state, status_reason, reopen_count FROM cases WHERE number = 'CAS-LOC-000002'") == [
+        ("active", "in_progress", 1)]
+
+
+async def test_an_illegal_transition_is_refused_and_says_what_is_allowed(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("v", "end", "enter")
+        await settle(pilot, lambda: app.screen.detail.fields["number"] == "CAS-LOC-000003")
+        before = rows(org_store, "SELECT * FROM cases ORDER BY number")
+        await pilot.press("s")  # change status of a resolved case
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any("CAS-LOC-000003 is resolved (information provided): you can reopen" in m for m in messages), messages
+        assert app.screen.__class__.__name__ == "WorkstationScreen"  # no dialog was opened
+    assert rows(org_store, "SELECT * FROM cases ORDER BY number") == before
+
+
+async def test_a_refusal_keeps_the_dialog_and_what_was_typed(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("r")
+        await pilot.press("ctrl+s")  # no resolution text
+        await settle(pilot)
+        dialog = app.screen
+        error = dialog.query_one("#error-resolution")
+        assert error.display and "needs a resolution" in str(error.render())
+    assert rows(org_store, "SELECT state FROM cases WHERE number = 'CAS-LOC-000001'") == [("active",)]
+
+
+async def test_assign_to_a_queue_member(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("v", "down", "down", "enter")  # Unassigned
+        await settle(pilot, lambda: app.screen.detail.fields["number"] == "CAS-LOC-000004")
+        await pilot.press("w")
+        await settle(pilot, lambda: app.screen.query("#owner") and app.screen.query_one("#owner").option_count > 1)
+        await pilot.press("down")  # (nobody) -> jdoe
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen.counts.get("unassigned") == 0)
+    assert rows(org_store, "SELECT g.login FROM cases c JOIN agents g ON g.id = c.owner_id "
+                           "WHERE c.number = 'CAS-LOC-000004'") == [("jdoe",)]
+
+
+async def test_new_case_finds_the_customer_as_you_type(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("n")
+        await pilot.press(*"lovel")
+        await settle(pilot, lambda: app.screen.query_one("#customer-hits").option_count == 1)
+        await pilot.press("enter")  # take the hit, move to the title
+        assert app.screen.picked[1] == "Ada Lovelace"
+        await pilot.press("ctrl+s")  # no title yet
+        await settle(pilot)
+        title_error = app.screen.query_one("#error-title")
+        assert title_error.display and "must not be empty" in str(title_error.render())
+        await pilot.press(*"Smart plug offline")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen")
+        assert any("Created CAS-LOC-000005" in n.message for n in app._notifications)
+    assert rows(org_store, "SELECT c.title, cu.name, c.origin FROM cases c JOIN customers cu ON cu.id = c.customer_id "
+                           "WHERE c.number = 'CAS-LOC-000005'") == [("Smart plug offline", "Ada Lovelace", "phone")]
