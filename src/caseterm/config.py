@@ -8,7 +8,7 @@ then command-line flags (applied by the faces).
     agent = "jdoe"                   # who you are when no --as is given
     reopen_days = 30                 # how long a resolved case may be reopened
     theme = "caseterm-dark"          # caseterm-dark, caseterm-light, caseterm-high-contrast
-    mode = "workstation"             # or "counter" (store clerks), "technician"
+    mode = "workstation"             # or "counter" (default for clerks)
 
     [keymap]                         # binding id = keys (see the help screen, F1)
     "case.note" = "a,ctrl+n"
@@ -51,6 +51,7 @@ class Settings:
     agent: str = "admin"
     reopen_days: int = 30
     theme: str | None = None
+    mode: str | None = None  # "workstation" or "counter"; None: by role (clerks get the counter)
     keymap: dict[str, str] = field(default_factory=dict)
     source: Path | None = None  # the config file read, if any
 
@@ -88,6 +89,10 @@ def _apply(settings: Settings, raw: dict, where: str) -> None:
                 raise ValidationError(f"reopen_days in {where}", "must be 0 or more")
         elif key == "theme":
             settings.theme = str(value).strip() or None
+        elif key == "mode":
+            settings.mode = str(value).strip().lower() or None
+            if settings.mode not in (None, "workstation", "counter"):
+                raise ValidationError(f"mode in {where}", f"'{value}' is not workstation or counter")
         elif key == "keymap":
             if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
                 raise ValidationError(f"keymap in {where}", 'must be a table of binding id = "keys"')

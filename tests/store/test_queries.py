@@ -40,6 +40,7 @@ def views(conn):
         "customer": queries.CaseView(state=None, customer_id=customer),
         "recently-resolved": queries.CaseView(state=CaseState.RESOLVED, sort="resolved"),
         "queue-resolved": queries.CaseView(state=CaseState.RESOLVED, queue_id=queue, sort="resolved"),
+        "owner-resolved": queries.CaseView(state=CaseState.RESOLVED, owner_id=owner, sort="resolved"),
     }
 
 
@@ -54,7 +55,7 @@ def naive(conn, view: queries.CaseView) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["all-active", "queue", "owner", "unassigned", "on-hold", "every-state", "customer",
-                                  "recently-resolved", "queue-resolved"])
+                                  "recently-resolved", "queue-resolved", "owner-resolved"])
 def test_keyset_pages_walk_the_whole_view_in_order(demo_conn, name):
     view = views(demo_conn)[name]
     expected = naive(demo_conn, view)

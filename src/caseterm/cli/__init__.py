@@ -36,8 +36,9 @@ def _root(
     ctx: typer.Context,
     db: Annotated[Optional[Path], typer.Option("--db", help="The local store file (also CASETERM_DB).", show_default=False)] = None,
     as_login: Annotated[Optional[str], typer.Option("--as", help="Act as this agent login (also CASETERM_AGENT).", show_default=False)] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", help="The screen to open: workstation, or counter (store clerks; the default for the clerk role).", show_default=False)] = None,
 ) -> None:
-    context.configure(db=db, agent=as_login)
+    context.configure(db=db, agent=as_login, mode=mode)
     if ctx.invoked_subcommand is None:
         from caseterm.tui.app import run
 

@@ -19,8 +19,14 @@ if TYPE_CHECKING:
 _state: dict = {}
 
 
-def configure(db: Path | None, agent: str | None) -> None:
+def configure(db: Path | None, agent: str | None, mode: str | None = None) -> None:
     settings = config.load_settings()
+    if mode is not None:
+        from caseterm.errors import ValidationError
+
+        if mode.strip().lower() not in ("workstation", "counter"):
+            raise ValidationError("--mode", f"'{mode}' is not workstation or counter")
+        settings.mode = mode.strip().lower()
     if db is not None:
         settings.db = db.expanduser()
     if agent:

@@ -167,6 +167,7 @@ class Case(SyncedRow, table=True):
         Index("ix_cases_owner_sort", "owner_id", "state", "priority", "created_at", "id"),
         Index("ix_cases_status_sort", "status_reason", "priority", "created_at", "id"),
         Index("ix_cases_state_resolved", "state", "resolved_at", "id"),
+        Index("ix_cases_owner_resolved", "owner_id", "state", "resolved_at", "id"),
         Index("ix_cases_customer", "customer_id", "state"),
     )
 

@@ -243,7 +243,8 @@ _DETAIL_SQL = """
 SELECT c.id, c.number, c.title, c.description, c.priority, c.origin, c.case_type, c.state, c.status_reason,
        cu.id, cu.name, cu.email, cu.phone, q.name, a.login, cr.login, cat.name, p.sku, p.name, s.serial_number,
        c.created_at, c.updated_at, c.resolved_at, c.cancelled_at, c.resolution, c.reopen_count,
-       par.number, mi.number, c.version, c.first_response_due_at, c.resolve_due_at, c.escalated
+       par.number, mi.number, c.version, c.first_response_due_at, c.resolve_due_at, c.escalated,
+       cu.address, cu.postcode, cu.city, s.location
 FROM cases AS c
 JOIN customers AS cu ON cu.id = c.customer_id
 LEFT JOIN queues AS q ON q.id = c.queue_id
@@ -262,6 +263,7 @@ _DETAIL_NAMES = (
     "category", "product_sku", "product_name", "asset_serial", "created_at", "updated_at", "resolved_at",
     "cancelled_at", "resolution", "reopen_count", "parent", "merged_into", "version",
     "first_response_due_at", "resolve_due_at", "escalated",
+    "customer_address", "customer_postcode", "customer_city", "asset_location",
 )
 _TIME_FIELDS = {"created_at", "updated_at", "resolved_at", "cancelled_at", "first_response_due_at", "resolve_due_at"}
 

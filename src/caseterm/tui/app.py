@@ -97,7 +97,8 @@ class CasetermApp(App):
     ]
 
     def __init__(self, db: Path, agent: str, *, clock: Clock | None = None, theme: str | None = None,
-                 keymap: dict[str, str] | None = None, reopen_days: int = 30, remember_theme: bool = True) -> None:
+                 keymap: dict[str, str] | None = None, reopen_days: int = 30, remember_theme: bool = True,
+                 mode: str | None = None) -> None:
         sheet = themes.stylesheet()
         self.CSS_PATH = [sheet] if sheet else []
         super().__init__()
@@ -106,6 +107,7 @@ class CasetermApp(App):
         self.agent = agent
         self.keymap_config = keymap or {}
         self.remember_theme = remember_theme
+        self.mode = mode
         self.caseterm_themes = themes.load_themes()
         for t in self.caseterm_themes.values():
             self.register_theme(t)
@@ -143,9 +145,14 @@ class CasetermApp(App):
         self.call_from_thread(self._store_ready, me)
 
     def _store_ready(self, me) -> None:
-        from caseterm.tui.screens.workstation import WorkstationScreen
+        if self.mode == "counter" or (self.mode is None and me.role == "clerk"):
+            from caseterm.tui.screens.counter import CounterScreen
 
-        self.switch_screen(WorkstationScreen(self.gateway, me))
+            self.switch_screen(CounterScreen(self.gateway, me))
+        else:
+            from caseterm.tui.screens.workstation import WorkstationScreen
+
+            self.switch_screen(WorkstationScreen(self.gateway, me))
 
     def _open_failed(self, message: str) -> None:
         self.switch_screen(LoadingScreen(f"{message}\n\nPress q to quit."))
@@ -207,4 +214,5 @@ def setup_logging() -> None:
 
 def run(db: Path, agent: str, settings) -> None:
     setup_logging()
-    CasetermApp(db, agent, theme=settings.theme, keymap=settings.keymap, reopen_days=settings.reopen_days).run()
+    CasetermApp(db, agent, theme=settings.theme, keymap=settings.keymap, reopen_days=settings.reopen_days,
+                mode=settings.mode).run()

@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
 from caseterm.errors import CasetermError, ValidationError
@@ -143,8 +143,9 @@ class TextForm(FormScreen):
 
     def __init__(self, submit: Submit, *, title: str, label: str, name: str = "text", multiline: bool = True,
                  initial: str = "", choices: list[tuple[str, str]] | None = None, choice_label: str = "",
-                 submit_label: str = "Save", hint: str = "") -> None:
+                 submit_label: str = "Save", hint: str = "", flag: str | None = None) -> None:
         super().__init__(submit)
+        self.flag = flag
         self.title_text = title
         self.label = label
         self.name_ = name
@@ -161,6 +162,8 @@ class TextForm(FormScreen):
                                                             id="choice"), "choice")
         widget = TextArea(self.initial, id="text", soft_wrap=True) if self.multiline else Input(self.initial, id="text")
         yield from self.field(self.label, widget, self.name_)
+        if self.flag:
+            yield Checkbox(self.flag, id="flag")
         if self.hint:
             yield Static(self.hint, classes="hint")
 
@@ -172,6 +175,7 @@ class TextForm(FormScreen):
         out = {"text": widget.text if isinstance(widget, TextArea) else widget.value}
         if self.choices:
             out["choice"] = self.query_one("#choice", Select).value
+        out["flag"] = self.query_one("#flag", Checkbox).value if self.flag else False
         return out
 
 

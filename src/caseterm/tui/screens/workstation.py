@@ -33,8 +33,15 @@ class SavedView:
 
 
 def saved_views(me) -> list[SavedView]:
+    """The views in the left pane. Technicians see their work first (DESIGN: field service)."""
+    if me.role == "technician":
+        return [
+            SavedView("mine", "My work", CaseView(owner_id=me.id)),
+            SavedView("resolved-mine", "My recently resolved",
+                      CaseView(state=CaseState.RESOLVED, owner_id=me.id, sort="resolved")),
+        ]
     views = [SavedView("mine", "My active cases", CaseView(owner_id=me.id))]
-    views += [SavedView(f"queue:{qid}", f"Queue: {name}", CaseView(queue_id=qid)) for qid, name in me.queues]
+    views += [SavedView(f"queue:{qid}", f"  {name}", CaseView(queue_id=qid)) for qid, name in me.queues]
     views += [
         SavedView("unassigned", "Unassigned", CaseView(unassigned=True)),
         SavedView("all", "All active", CaseView()),
@@ -52,7 +59,7 @@ class StatusBar(Static):
 class WorkstationScreen(Screen):
     DEFAULT_CSS = """
     WorkstationScreen #main { height: 1fr; }
-    WorkstationScreen #views { width: 26; border-right: tall $panel; background: $surface; }
+    WorkstationScreen #views { width: 28; border-right: tall $panel; background: $surface; }
     WorkstationScreen #views-title { text-style: bold; padding: 0 1; background: $panel; }
     WorkstationScreen #queue-pane { height: 45%; border-bottom: tall $panel; }
     WorkstationScreen #queue-title { text-style: bold; padding: 0 1; background: $panel; }
@@ -91,7 +98,7 @@ class WorkstationScreen(Screen):
         with Horizontal(id="main"):
             with Vertical(id="views"):
                 yield Static("Views", id="views-title")
-                yield OptionList(*[Option(self._view_label(v), id=v.key) for v in self.views], id="view-list")
+                yield OptionList(*self._view_options(), id="view-list")
             with Vertical():
                 with Vertical(id="queue-pane"):
                     yield Static(self.active.label, id="queue-title")
@@ -108,6 +115,14 @@ class WorkstationScreen(Screen):
         self.refresh_all()
 
     # --- loading ----------------------------------------------------------------------------
+
+    def _view_options(self) -> list[Option]:
+        options = []
+        for v in self.views:
+            if v.key.startswith("queue:") and not any(o.id and o.id.startswith("queue:") for o in options):
+                options.append(Option("My queues", id="-queues", disabled=True))
+            options.append(Option(self._view_label(v), id=v.key))
+        return options
 
     def _view_label(self, view: SavedView) -> str:
         count = self.counts.get(view.key)
@@ -140,7 +155,9 @@ class WorkstationScreen(Screen):
 
     @on(OptionList.OptionHighlighted, "#view-list")
     def _view_chosen(self, event: OptionList.OptionHighlighted) -> None:
-        chosen = next(v for v in self.views if v.key == event.option.id)
+        chosen = next((v for v in self.views if v.key == event.option.id), None)
+        if chosen is None:
+            return
         if chosen is not self.active:
             self.active = chosen
             self.query_one("#queue-title", Static).update(
@@ -286,11 +303,17 @@ class WorkstationScreen(Screen):
             from caseterm.services import cases
             from caseterm.services.lookup import case_by_number
 
-            return cases.resolve_case(uow, me, case_by_number(uow, number), values["text"], values["choice"])
+            return cases.resolve_case(uow, me, case_by_number(uow, number), values["text"], values["choice"],
+                                      force=values["flag"])
 
+        active_children = [n for n, state in d.children if state == "active"]
+        flag = None
+        if active_children and self.me.role in ("supervisor", "admin"):
+            flag = f"Resolve although {len(active_children)} child case(s) are still active"
         self.app.push_screen(
             forms.TextForm(self._write(save), title=f"Resolve {number}", label="Resolution: what solved it",
-                           name="resolution", choices=kinds, choice_label="Outcome", submit_label="Resolve"),
+                           name="resolution", choices=kinds, choice_label="Outcome", submit_label="Resolve",
+                           flag=flag),
             self._after(number, "{number} resolved"))
 
     def action_cancel_case(self) -> None:

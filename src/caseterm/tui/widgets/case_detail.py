@@ -65,6 +65,10 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
         lines.add_row("Priority", f"{f['priority']} {PRIORITY.get(f['priority'], '')} · {f['type']} via {f['origin']}")
         contact = " · ".join(x for x in (f["customer_email"], f["customer_phone"]) if x)
         lines.add_row("Customer", Text(f["customer_name"] + (f"  ({contact})" if contact else "")))
+        address = ", ".join(x for x in (f["customer_address"], " ".join(
+            y for y in (f["customer_postcode"], f["customer_city"]) if y)) if x)
+        if address:
+            lines.add_row("Address", Text(address))
         lines.add_row("Queue", f"{f['queue'] or '—'} · owner {f['owner'] or 'nobody'}")
         if f["product_name"]:
             serial = f" · serial {f['asset_serial']}" if f["asset_serial"] else ""
