@@ -196,3 +196,34 @@ def test_last_page_and_jumps_land_where_a_plain_query_says(demo_conn, name):
     # and keyset paging goes on from a jump
     after = queries.page_cases(demo_conn, view, after=jump.rows[-1].key, limit=10)
     assert [r.number for r in after.rows] == expected[middle + 10:middle + 20]
+
+
+def test_quick_filter_by_number_title_or_customer(demo_conn):
+    import dataclasses
+
+    base = views(demo_conn)["every-state"]
+    number, title, customer = demo_conn.execute(
+        "SELECT c.number, c.title, cu.name FROM cases c JOIN customers cu ON cu.id = c.customer_id "
+        "ORDER BY c.number LIMIT 1 OFFSET 40").fetchone()
+    word = title.split()[-1].lower()
+    for text in (number.lower(), word, customer.split()[-1]):
+        view = dataclasses.replace(base, text=text)
+        clauses, params = view.where()
+        expected = [r[0] for r in demo_conn.execute(
+            f"SELECT c.number FROM cases c JOIN customers cu ON cu.id = c.customer_id WHERE {' AND '.join(clauses)} "
+            "ORDER BY c.priority, c.created_at, c.id", params)]
+        got = []
+        key = None
+        while True:
+            page = queries.page_cases(demo_conn, view, after=key, limit=30)
+            got += [r.number for r in page.rows]
+            if not page.has_more:
+                break
+            key = page.rows[-1].key
+        assert got == expected and expected
+        assert sum(queries.count_cases(demo_conn, view).values()) == len(expected)
+    only = dataclasses.replace(base, text=number)
+    assert [r.number for r in queries.page_cases(demo_conn, only).rows] == [number]
+    # LIKE wildcards are taken literally (no demo title or name holds a % or _)
+    assert queries.page_cases(demo_conn, dataclasses.replace(base, text="%")).rows == []
+    assert queries.page_cases(demo_conn, dataclasses.replace(base, text="_")).rows == []

@@ -134,3 +134,21 @@ async def test_new_case_finds_the_customer_as_you_type(org_store):
         assert any("Created CAS-LOC-000005" in n.message for n in app._notifications)
     assert rows(org_store, "SELECT c.title, cu.name, c.origin FROM cases c JOIN customers cu ON cu.id = c.customer_id "
                            "WHERE c.number = 'CAS-LOC-000005'") == [("Smart plug offline", "Ada Lovelace", "phone")]
+
+
+async def test_quick_filter_narrows_the_queue_and_escape_clears_it(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("v", "down", "down", "down", "enter")  # All active: 3 cases
+        await settle(pilot, lambda: app.screen.query_one("#queue").total == 3)
+        await pilot.press("slash", *"kettle")
+        await settle(pilot, lambda: app.screen.query_one("#queue").total == 1)
+        queue = app.screen.query_one("#queue")
+        assert queue.rows[0].number == "CAS-LOC-000002"
+        assert "filter “kettle”" in str(app.screen.query_one("#queue-title").render())
+        await pilot.press("enter")  # back to the list, the filter stays
+        assert app.focused is queue
+        await pilot.press("slash", "escape")
+        await settle(pilot, lambda: app.screen.query_one("#queue").total == 3)
+        assert app.focused is app.screen.query_one("#queue")

@@ -63,11 +63,17 @@ class CaseView:
     owner_id: str | None = None
     unassigned: bool = False  # owner is nobody
     customer_id: str | None = None
+    text: str | None = None  # quick filter: number prefix, or part of the title or customer name
     sort: str = "priority"
 
     def where(self) -> tuple[list[str], list[Any]]:
+        """SQL conditions on ``cases AS c`` (and, for ``text``, ``customers AS cu``)."""
         clauses: list[str] = ["c.deleted = 0"]
         params: list[Any] = []
+        if self.text and self.text.strip():
+            needle = self.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("(c.number LIKE ? ESCAPE '\\' OR c.title LIKE ? ESCAPE '\\' OR cu.name LIKE ? ESCAPE '\\')")
+            params += [f"{needle}%", f"%{needle}%", f"%{needle}%"]
         state = self.state
         if self.status is not None:
             state = STATE_OF_STATUS[self.status]
@@ -187,11 +193,13 @@ def count_cases(conn: sqlite3.Connection, view: CaseView) -> dict[str, int]:
     """Live cases per status reason for ``view`` (only statuses with cases appear).
 
     Views filtered by queue, owner and state read the trigger-kept ``case_counts``;
-    a customer filter falls back to counting the customer's cases (few, and indexed).
+    a customer filter counts the customer's cases (few, and indexed); a text filter
+    counts by scanning the view (run it off the UI thread).
     """
-    if view.customer_id is not None:
+    if view.customer_id is not None or view.text:
         clauses, params = view.where()
-        sql = f"SELECT c.status_reason, count(*) FROM cases AS c WHERE {' AND '.join(clauses)} GROUP BY 1"
+        sql = (f"SELECT c.status_reason, count(*) FROM cases AS c JOIN customers AS cu ON cu.id = c.customer_id "
+               f"WHERE {' AND '.join(clauses)} GROUP BY 1")
         return dict(conn.execute(sql, params).fetchall())
     clauses, params = ["n > 0"], []
     statuses = [s for s in StatusReason if view.state is None or STATE_OF_STATUS[s] is view.state]

@@ -5,6 +5,7 @@ and the case refresh in place."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from caseterm.domain import case_lifecycle
@@ -65,6 +66,8 @@ class WorkstationScreen(Screen):
     WorkstationScreen #queue-title { text-style: bold; padding: 0 1; background: $panel; }
     WorkstationScreen #view-list { height: 1fr; border: none; }
     WorkstationScreen CaseDetailPane { height: 1fr; }
+    WorkstationScreen #filter { display: none; border: none; height: 1; padding: 0 1; }
+    WorkstationScreen #filter.shown { display: block; }
     """
     BINDINGS = [
         Binding("n", "new_case", "New case", id="case.new", tooltip="Log a new case"),
@@ -77,6 +80,7 @@ class WorkstationScreen(Screen):
         Binding("o", "reopen", "Reopen", show=False, id="case.reopen", tooltip="Reopen a resolved or cancelled case"),
         Binding("m", "merge", "Merge", show=False, id="case.merge", tooltip="Merge duplicates into this case"),
         Binding("p", "parent", "Parent", show=False, id="case.parent", tooltip="Set or clear the parent case"),
+        Binding("slash", "filter", "Filter", id="queue.filter", tooltip="Filter the queue by number, title or customer"),
         Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
         Binding("l", "focus_queue", "Queue", show=False, id="focus.queue", tooltip="Go to the queue"),
         Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
@@ -102,6 +106,8 @@ class WorkstationScreen(Screen):
             with Vertical():
                 with Vertical(id="queue-pane"):
                     yield Static(self.active.label, id="queue-title")
+                    yield Input(id="filter", placeholder="Filter this view: case number, words of the title, customer name"
+                                " (Enter: back to the list, Esc: clear)")
                     header = CaseListHeader()
                     yield header
                     yield CaseList(self.gateway, self.app.clock.now, header=header, id="queue")
@@ -115,6 +121,12 @@ class WorkstationScreen(Screen):
         self.refresh_all()
 
     # --- loading ----------------------------------------------------------------------------
+
+    @property
+    def shown_view(self) -> CaseView:
+        """The active saved view with the quick filter applied."""
+        text = self.query_one("#filter", Input).value.strip() if self.is_mounted else ""
+        return dataclasses.replace(self.active.view, text=text) if text else self.active.view
 
     def _view_options(self) -> list[Option]:
         options = []
@@ -142,14 +154,36 @@ class WorkstationScreen(Screen):
         pending = self.gateway.pending()
         self.app.call_from_thread(self._counts_loaded, counts, pending, keep)
 
+    @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
+    def _load_filtered(self, view: CaseView) -> None:
+        import time
+
+        from textual.worker import get_current_worker
+
+        time.sleep(0.2)  # debounce: the next key press cancels this worker
+        if get_current_worker().is_cancelled:
+            return
+        total = self.gateway.count(view)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_view, view, total)
+
+    def _show_view(self, view: CaseView, total: int, keep: str | None = None) -> None:
+        if view != self.shown_view:
+            return  # the filter changed meanwhile
+        suffix = f" · filter “{view.text}”" if view.text else ""
+        self.query_one("#queue-title", Static).update(f"{self.active.label} · {total:,} cases{suffix}")
+        self.query_one(CaseList).load(view, total, keep_number=keep)
+
     def _counts_loaded(self, counts: dict[str, int], pending: int, keep: str | None) -> None:
         self.counts = counts
         views = self.query_one("#view-list", OptionList)
         for v in self.views:
             views.replace_option_prompt(v.key, self._view_label(v))
         self.query_one("#status", StatusBar).update(self._status_text(pending))
-        self.query_one("#queue-title", Static).update(f"{self.active.label} · {counts.get(self.active.key, 0):,} cases")
-        self.query_one(CaseList).load(self.active.view, counts.get(self.active.key, 0), keep_number=keep)
+        if self.shown_view.text:
+            self._load_filtered(self.shown_view)
+        else:
+            self._show_view(self.active.view, counts.get(self.active.key, 0), keep)
         if keep:
             self._load_detail(keep)
 
@@ -160,9 +194,10 @@ class WorkstationScreen(Screen):
             return
         if chosen is not self.active:
             self.active = chosen
-            self.query_one("#queue-title", Static).update(
-                f"{chosen.label} · {self.counts.get(chosen.key, 0):,} cases")
-            self.query_one(CaseList).load(chosen.view, self.counts.get(chosen.key, 0))
+            if self.shown_view.text:
+                self._load_filtered(self.shown_view)
+            else:
+                self._show_view(chosen.view, self.counts.get(chosen.key, 0))
 
     @on(OptionList.OptionSelected, "#view-list")
     def _view_entered(self) -> None:
@@ -188,6 +223,29 @@ class WorkstationScreen(Screen):
     def _detail_loaded(self, detail: CaseDetail | None) -> None:
         self.detail = detail
         self.query_one(CaseDetailPane).show(detail, self.ACTION_KEYS)
+
+    # --- quick filter -------------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_typed(self) -> None:
+        self._load_filtered(self.shown_view)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(CaseList).focus()
+
+    def on_key(self, event) -> None:
+        box = self.query_one("#filter", Input)
+        if event.key == "escape" and self.focused is box:
+            box.value = ""
+            box.remove_class("shown")
+            self.query_one(CaseList).focus()
+            event.stop()
 
     # --- focus ------------------------------------------------------------------------------
 
