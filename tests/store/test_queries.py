@@ -41,6 +41,10 @@ def views(conn):
         "recently-resolved": queries.CaseView(state=CaseState.RESOLVED, sort="resolved"),
         "queue-resolved": queries.CaseView(state=CaseState.RESOLVED, queue_id=queue, sort="resolved"),
         "owner-resolved": queries.CaseView(state=CaseState.RESOLVED, owner_id=owner, sort="resolved"),
+        "newest": queries.CaseView(sort="newest"),
+        "queue-oldest": queries.CaseView(queue_id=queue, sort="oldest"),
+        "owner-newest": queries.CaseView(owner_id=owner, sort="newest"),
+        "unassigned-oldest": queries.CaseView(unassigned=True, sort="oldest"),
     }
 
 
@@ -55,7 +59,8 @@ def naive(conn, view: queries.CaseView) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["all-active", "queue", "owner", "unassigned", "on-hold", "every-state", "customer",
-                                  "recently-resolved", "queue-resolved", "owner-resolved"])
+                                  "recently-resolved", "queue-resolved", "owner-resolved", "newest", "queue-oldest",
+                                  "owner-newest", "unassigned-oldest"])
 def test_keyset_pages_walk_the_whole_view_in_order(demo_conn, name):
     view = views(demo_conn)[name]
     expected = naive(demo_conn, view)

@@ -152,3 +152,21 @@ async def test_quick_filter_narrows_the_queue_and_escape_clears_it(org_store):
         await pilot.press("slash", "escape")
         await settle(pilot, lambda: app.screen.query_one("#queue").total == 3)
         assert app.focused is app.screen.query_one("#queue")
+
+
+async def test_sort_cycles_through_newest_and_oldest_first(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("v", "down", "down", "down", "enter")  # All active
+        queue = app.screen.query_one("#queue")
+        await settle(pilot, lambda: queue.total == 3 and len(queue.rows) == 3)
+        assert [queue.rows[i].number for i in range(3)] == ["CAS-LOC-000001", "CAS-LOC-000002", "CAS-LOC-000004"]
+        await pilot.press("t")
+        await settle(pilot, lambda: len(queue.rows) == 3 and queue.rows[0].number == "CAS-LOC-000004")
+        assert [queue.rows[i].number for i in range(3)] == ["CAS-LOC-000004", "CAS-LOC-000002", "CAS-LOC-000001"]
+        assert "newest first" in str(app.screen.query_one("#queue-title").render())
+        await pilot.press("t")
+        await settle(pilot, lambda: len(queue.rows) == 3 and queue.rows[0].number == "CAS-LOC-000001")
+        assert [queue.rows[i].number for i in range(3)] == ["CAS-LOC-000001", "CAS-LOC-000002", "CAS-LOC-000004"]
+        assert "oldest first" in str(app.screen.query_one("#queue-title").render())

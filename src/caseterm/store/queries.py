@@ -50,6 +50,9 @@ SORTS: dict[str, Sort] = {
     "priority": Sort("priority", ("priority", "created_at", "id")),
     # most recently resolved first (the "Recently resolved" view)
     "resolved": Sort("resolved", ("resolved_at", "id"), descending=True),
+    # by age, either way (the queue's sort key cycles through these)
+    "newest": Sort("newest", ("created_at", "id"), descending=True),
+    "oldest": Sort("oldest", ("created_at", "id")),
 }
 
 

@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
@@ -61,9 +61,20 @@ class C360Table(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self.show_cursor = False  # only the focused table shows its cursor (and hides no colours)
+
+    def on_focus(self) -> None:
+        self.show_cursor = True
+
+    def on_blur(self) -> None:
+        self.show_cursor = False
 
     def style_of(self, name: str) -> Style:
-        return self.get_component_rich_style(f"c360--{name}", partial=True)
+        """The component's colour and text style, without its background (the row's shows through).
+
+        Not ``partial=True``: that leaves ``$text-muted`` (``auto 60%``) unresolved, as white."""
+        full = self.get_component_rich_style(f"c360--{name}")
+        return full.without_color + Style(color=full.color)
 
 
 class CaseTable(C360Table):
@@ -108,7 +119,8 @@ class Customer360Screen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Static("Customer 360", id="c360-title")
         yield Static("Loading…", id="c360-profile", classes="-loading")
-        with Vertical(id="c360-tables"):
+        # scrolls when the three tables do not fit; Tab scrolls the focused table into view
+        with VerticalScroll(id="c360-tables", can_focus=False):
             yield Static("Cases", id="c360-cases-heading", classes="c360-heading -first")
             yield CaseTable(id="c360-cases")
             yield Static("Assets", id="c360-assets-heading", classes="c360-heading")

@@ -81,6 +81,8 @@ class WorkstationScreen(Screen):
         Binding("m", "merge", "Merge", show=False, id="case.merge", tooltip="Merge duplicates into this case"),
         Binding("p", "parent", "Parent", show=False, id="case.parent", tooltip="Set or clear the parent case"),
         Binding("slash", "filter", "Filter", id="queue.filter", tooltip="Filter the queue by number, title or customer"),
+        Binding("t", "sort", "Sort", show=False, id="queue.sort",
+                tooltip="Sort the queue: the view's own order → newest first → oldest first"),
         Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
         Binding("l", "focus_queue", "Queue", show=False, id="focus.queue", tooltip="Go to the queue"),
         Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
@@ -97,6 +99,7 @@ class WorkstationScreen(Screen):
         self.active = self.views[0]
         self.counts: dict[str, int] = {}
         self.detail: CaseDetail | None = None
+        self.sort_override: str | None = None  # "newest" / "oldest", or None for the view's own order
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -126,7 +129,10 @@ class WorkstationScreen(Screen):
     def shown_view(self) -> CaseView:
         """The active saved view with the quick filter applied."""
         text = self.query_one("#filter", Input).value.strip() if self.is_mounted else ""
-        return dataclasses.replace(self.active.view, text=text) if text else self.active.view
+        view = self.active.view
+        if self.sort_override:
+            view = dataclasses.replace(view, sort=self.sort_override)
+        return dataclasses.replace(view, text=text) if text else view
 
     def _view_options(self) -> list[Option]:
         options = []
@@ -171,6 +177,8 @@ class WorkstationScreen(Screen):
         if view != self.shown_view:
             return  # the filter changed meanwhile
         suffix = f" · filter “{view.text}”" if view.text else ""
+        if self.sort_override:
+            suffix += f" · {self.sort_override} first"
         self.query_one("#queue-title", Static).update(f"{self.active.label} · {total:,} cases{suffix}")
         self.query_one(CaseList).load(view, total, keep_number=keep)
 
@@ -180,10 +188,7 @@ class WorkstationScreen(Screen):
         for v in self.views:
             views.replace_option_prompt(v.key, self._view_label(v))
         self.query_one("#status", StatusBar).update(self._status_text(pending))
-        if self.shown_view.text:
-            self._load_filtered(self.shown_view)
-        else:
-            self._show_view(self.active.view, counts.get(self.active.key, 0), keep)
+        self._reload_shown(keep)
         if keep:
             self._load_detail(keep)
 
@@ -194,10 +199,7 @@ class WorkstationScreen(Screen):
             return
         if chosen is not self.active:
             self.active = chosen
-            if self.shown_view.text:
-                self._load_filtered(self.shown_view)
-            else:
-                self._show_view(chosen.view, self.counts.get(chosen.key, 0))
+            self._reload_shown()
 
     @on(OptionList.OptionSelected, "#view-list")
     def _view_entered(self) -> None:
@@ -223,6 +225,18 @@ class WorkstationScreen(Screen):
     def _detail_loaded(self, detail: CaseDetail | None) -> None:
         self.detail = detail
         self.query_one(CaseDetailPane).show(detail, self.ACTION_KEYS)
+
+    def _reload_shown(self, keep: str | None = None) -> None:
+        view = self.shown_view
+        if view.text:
+            self._load_filtered(view)  # a filtered view is counted in a worker
+        else:
+            self._show_view(view, self.counts.get(self.active.key, 0), keep)
+
+    def action_sort(self) -> None:
+        order = [None, "newest", "oldest"]
+        self.sort_override = order[(order.index(self.sort_override) + 1) % len(order)]
+        self._reload_shown()
 
     # --- quick filter -------------------------------------------------------------------------
 

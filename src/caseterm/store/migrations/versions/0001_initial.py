@@ -271,6 +271,9 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_customer', ['customer_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_merged_into_id'), ['merged_into_id'], unique=False)
+        batch_op.create_index('ix_cases_state_created', ['state', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_queue_created', ['queue_id', 'state', 'created_at', 'id'], unique=False)
+        batch_op.create_index('ix_cases_owner_created', ['owner_id', 'state', 'created_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_owner_resolved', ['owner_id', 'state', 'resolved_at', 'id'], unique=False)
         batch_op.create_index('ix_cases_owner_sort', ['owner_id', 'state', 'priority', 'created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_parent_id'), ['parent_id'], unique=False)
@@ -321,6 +324,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_parent_id'))
         batch_op.drop_index('ix_cases_owner_sort')
         batch_op.drop_index('ix_cases_owner_resolved')
+        batch_op.drop_index('ix_cases_owner_created')
+        batch_op.drop_index('ix_cases_queue_created')
+        batch_op.drop_index('ix_cases_state_created')
         batch_op.drop_index(batch_op.f('ix_cases_merged_into_id'))
         batch_op.drop_index('ix_cases_customer')
 
