@@ -170,3 +170,55 @@ async def test_sort_cycles_through_newest_and_oldest_first(org_store):
         await settle(pilot, lambda: len(queue.rows) == 3 and queue.rows[0].number == "CAS-LOC-000001")
         assert [queue.rows[i].number for i in range(3)] == ["CAS-LOC-000001", "CAS-LOC-000002", "CAS-LOC-000004"]
         assert "oldest first" in str(app.screen.query_one("#queue-title").render())
+
+
+async def test_new_case_for_a_new_customer_created_inline(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("n")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "NewCaseForm")
+        await pilot.press(*"grace@navy.example")
+        await settle(pilot, lambda: app.screen.query_one("#new-customer").has_class("shown"))
+        await pilot.press("enter")  # to the new customer's name
+        assert app.focused.id == "new-name"
+        await pilot.press(*"Grace Hopper", "tab")
+        await pilot.press(*"Compiler crashes")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen")
+    assert rows(org_store, "SELECT c.title, cu.name, cu.email FROM cases c JOIN customers cu ON cu.id = c.customer_id "
+                           "WHERE c.number = 'CAS-LOC-000005'") == [("Compiler crashes", "Grace Hopper", "grace@navy.example")]
+
+
+async def test_new_case_offers_the_customers_assets(org_store):
+    from datetime import date
+
+    from caseterm.services import customers
+    from caseterm.services.lookup import agent_by_login, customer_by_key
+    from caseterm.store.models import Product
+    from caseterm.store.uow import LocalStore
+
+    store = LocalStore.open(org_store)
+    with store.uow() as uow:
+        admin = agent_by_login(uow, "admin")
+        kettle = uow.create(Product(sku="NV-KT-1", name="Brisk Kettle", unit_price="39.99"), admin.id, "seed")
+        customers.register_asset(uow, admin, customer=customer_by_key(uow, "ada@example.org"), product=kettle,
+                                 serial_number="KT123", purchase_date=date(2026, 1, 5))
+    store.close()
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("n")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "NewCaseForm")
+        await pilot.press(*"ada@example.org")
+        await settle(pilot, lambda: app.screen.query_one("#customer-hits").option_count == 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: any("KT123" in str(label) for label, _ in app.screen.query_one("#product")._options))
+        app.screen.query_one("#product").value = next(v for label, v in app.screen.query_one("#product")._options
+                                                     if "KT123" in str(label))
+        await pilot.press(*"Kettle leaks")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen")
+    assert rows(org_store, "SELECT s.serial_number, p.name FROM cases c JOIN assets s ON s.id = c.asset_id "
+                           "JOIN products p ON p.id = c.product_id WHERE c.number = 'CAS-LOC-000005'") == [
+        ("KT123", "Brisk Kettle")]

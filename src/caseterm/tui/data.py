@@ -101,6 +101,20 @@ class Gateway:
     def find_customers(self, text: str, limit: int = 8) -> list[queries.CustomerHit]:
         return queries.find_customers(self.conn(), text, limit)
 
+    def customer_assets(self, customer_id: str) -> list[tuple[str, str, str, str | None]]:
+        """(asset id, serial, product name, warranty end) of a customer's assets, newest first."""
+        return self.conn().execute(
+            "SELECT a.id, a.serial_number, p.name, a.warranty_end FROM assets a JOIN products p ON p.id = a.product_id "
+            "WHERE a.customer_id = ? AND a.deleted = 0 ORDER BY a.purchase_date DESC, a.serial_number", [customer_id],
+        ).fetchall()
+
+    def products(self) -> list[tuple[str, str, str]]:
+        return self.conn().execute(
+            "SELECT id, sku, name FROM products WHERE deleted = 0 AND active = 1 ORDER BY name").fetchall()
+
+    def categories(self) -> list[tuple[str, str]]:
+        return self.conn().execute("SELECT id, name FROM categories WHERE deleted = 0 ORDER BY name").fetchall()
+
     def queues(self) -> list[tuple[str, str]]:
         return self.conn().execute("SELECT id, name FROM queues WHERE deleted = 0 ORDER BY name").fetchall()
 

@@ -294,42 +294,63 @@ class AssignForm(FormScreen):
 
 class NewCaseForm(FormScreen):
     """A new case: find the customer as you type (name, email, phone, order, serial) or
-    create them inline; then what happened."""
+    create them inline; their product or asset; what happened; origin, priority, type
+    and category."""
 
     title_text = "New case"
     submit_label = "Create"
     DEFAULT_CSS = """
     NewCaseForm #customer-hits { height: auto; max-height: 6; }
     NewCaseForm #picked { color: $success; }
+    NewCaseForm #new-customer { display: none; height: auto; }
+    NewCaseForm #new-customer.shown { display: block; }
     NewCaseForm TextArea { height: 4; }
+    NewCaseForm Input, NewCaseForm Select, NewCaseForm TextArea { background: $surface; }
     NewCaseForm .row { height: auto; }
     NewCaseForm .row > Vertical { width: 1fr; height: auto; margin-right: 1; }
     """
 
-    def __init__(self, submit: Submit, *, find: Callable[[str], list]) -> None:
+    def __init__(self, submit: Submit, *, find: Callable[[str], list], assets: Callable[[str], list],
+                 products: list[tuple[str, str, str]], categories: list[tuple[str, str]]) -> None:
         super().__init__(submit)
         self.find = find
+        self.assets = assets
+        self.products = products
+        self.categories = categories
         self.picked: tuple[str, str] | None = None  # (customer id hex, name)
 
+    def _product_options(self, assets: list) -> list[tuple[str, str]]:
+        options = [(f"Their {name}, serial {serial}" + (f" (warranty to {end})" if end else ""), f"asset:{aid}")
+                   for aid, serial, name, end in assets]
+        return options + [(f"{name} ({sku})", f"product:{pid}") for pid, sku, name in self.products]
+
     def fields(self) -> ComposeResult:
-        yield from self.field("Customer (name, email, phone, order no. or serial)", Input(id="customer"), "customer")
+        yield from self.field("Customer (name, email, phone, order no. or serial)", Input(id="customer", compact=True), "customer")
         yield OptionList(id="customer-hits")
         yield Static("", id="picked")
-        yield from self.field("Title: what is it about, in one line", Input(id="title"), "title")
-        yield from self.field("Description: what the customer reported", TextArea("", id="description"), "description")
+        with Vertical(id="new-customer"):
+            yield from self.field("Not found: the new customer's name (they are added with that email or phone)",
+                                  Input(id="new-name", compact=True), "name")
+        yield from self.field("Title: what is it about, in one line", Input(id="title", compact=True), "title")
+        yield from self.field("Description: what the customer reported", TextArea("", id="description", compact=True), "description")
+        yield from self.field("Product or asset", Select(self._product_options([]), id="product",
+                                                         prompt="(none)", compact=True), "product")
         with Horizontal(classes="row"):
             with Vertical():
                 yield from self.field("Origin", Select([(o.capitalize(), o) for o in
                                                         ("phone", "email", "web", "chat", "store", "field")],
-                                                       value="phone", allow_blank=False, id="origin"), "origin")
+                                                       value="phone", allow_blank=False, id="origin", compact=True), "origin")
             with Vertical():
                 yield from self.field("Priority", Select([("1 Critical", "1"), ("2 High", "2"), ("3 Normal", "3"),
                                                           ("4 Low", "4")], value="3", allow_blank=False,
-                                                         id="priority"), "priority")
+                                                         id="priority", compact=True), "priority")
             with Vertical():
                 yield from self.field("Type", Select([(t.capitalize(), t) for t in
                                                       ("problem", "question", "request", "complaint")],
-                                                     value="problem", allow_blank=False, id="type"), "type")
+                                                     value="problem", allow_blank=False, id="type", compact=True), "type")
+            with Vertical():
+                yield from self.field("Category", Select([(name, cid) for cid, name in self.categories],
+                                                         id="category", prompt="(none)", compact=True), "category")
 
     def on_mount(self) -> None:
         self.query_one("#customer-hits", OptionList).display = False
@@ -363,12 +384,19 @@ class NewCaseForm(FormScreen):
         box.display = bool(hits)
         if hits:
             box.highlighted = 0
+        # nobody matches an email or phone: offer to add them
+        from caseterm.domain.text import looks_like_email, phone_digits
+
+        unknown = not hits and (looks_like_email(text) or len(phone_digits(text)) >= 6)
+        self.query_one("#new-customer").set_class(unknown, "shown")
 
     @on(Input.Submitted, "#customer")
     def _take_first(self) -> None:
         box = self.query_one("#customer-hits", OptionList)
         if box.display and box.option_count:
             self._pick(box.get_option_at_index(box.highlighted or 0))
+        elif self.query_one("#new-customer").has_class("shown"):
+            self.query_one("#new-name", Input).focus()
         else:
             self.query_one("#title", Input).focus()
 
@@ -389,18 +417,34 @@ class NewCaseForm(FormScreen):
         self.picked = (option.id, name)
         self.query_one("#picked", Static).update(f"✓ {name}")
         self.query_one("#customer-hits", OptionList).display = False
+        self.query_one("#new-customer").set_class(False, "shown")
         self.query_one("#title", Input).focus()
+        self._load_assets(option.id)
+
+    @work(thread=True, exclusive=True, group="customer-assets", exit_on_error=False)
+    def _load_assets(self, customer_id: str) -> None:
+        assets = self.assets(customer_id)
+        self.app.call_from_thread(self._show_assets, customer_id, assets)
+
+    def _show_assets(self, customer_id: str, assets: list) -> None:
+        if self.picked and self.picked[0] == customer_id:
+            self.query_one("#product", Select).set_options(self._product_options(assets))
 
     def values(self) -> dict[str, Any]:
         typed = self.query_one("#customer", Input).value.strip()
         if self.picked is None and not typed:
             raise ValidationError("customer", "find the customer first (type a name, email or phone)")
+        product = self.query_one("#product", Select).value
+        category = self.query_one("#category", Select).value
         return {
             "customer_id": self.picked[0] if self.picked else None,
             "customer_text": typed,
+            "new_name": self.query_one("#new-name", Input).value.strip(),
             "title": self.query_one("#title", Input).value,
             "description": self.query_one("#description", TextArea).text,
             "origin": self.query_one("#origin", Select).value,
             "priority": self.query_one("#priority", Select).value,
             "type": self.query_one("#type", Select).value,
+            "product": product if isinstance(product, str) else None,
+            "category": category if isinstance(category, str) else None,
         }

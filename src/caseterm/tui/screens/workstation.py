@@ -458,10 +458,11 @@ class WorkstationScreen(Screen):
 
     def action_new_case(self) -> None:
         def save(uow, me, values):
+            from caseterm.domain.text import looks_like_email
             from caseterm.errors import ValidationError
-            from caseterm.services import cases
+            from caseterm.services import cases, customers
             from caseterm.services.lookup import customer_by_key, get_row
-            from caseterm.store.models import Customer
+            from caseterm.store.models import Asset, Category, Customer, Product
 
             if values["customer_id"]:
                 customer = get_row(uow, Customer, uuid.UUID(values["customer_id"]), "customer")
@@ -469,14 +470,38 @@ class WorkstationScreen(Screen):
                 try:
                     customer = customer_by_key(uow, values["customer_text"])
                 except CasetermError as exc:
-                    raise ValidationError("customer", f"{exc.message.split(';')[0]}; pick one from the list") from None
+                    typed = values["customer_text"]
+                    if not values["new_name"]:
+                        raise ValidationError("customer", f"{exc.message.split(';')[0]}; pick one from the list, "
+                                                          "or type an email or phone and the new customer's name") from None
+                    email = typed if looks_like_email(typed) else None
+                    customer = customers.create_customer(uow, me, name=values["new_name"], email=email,
+                                                         phone=None if email else typed)
+            asset = product = None
+            if values["product"]:
+                kind, _, ident = values["product"].partition(":")
+                if kind == "asset":
+                    asset = get_row(uow, Asset, uuid.UUID(ident), "asset")
+                else:
+                    product = get_row(uow, Product, uuid.UUID(ident), "product")
+            category = get_row(uow, Category, uuid.UUID(values["category"]), "category") if values["category"] else None
             return cases.create_case(uow, me, customer=customer, title=values["title"],
                                      description=values["description"], origin=values["origin"],
-                                     priority=values["priority"], case_type=values["type"])
+                                     priority=values["priority"], case_type=values["type"], asset=asset,
+                                     product=product, category=category)
 
         def created(case) -> None:
             if case is not None:
                 self.notify(f"Created {case.number}: give this number to the customer.", title="Case created")
                 self.refresh_all(keep=case.number)
 
-        self.app.push_screen(forms.NewCaseForm(self._write(save), find=self.gateway.find_customers), created)
+        self._open_new_case(save, created)
+
+    @work(thread=True, exclusive=True, group="new-case", exit_on_error=False)
+    def _open_new_case(self, save, created) -> None:
+        products, categories = self.gateway.products(), self.gateway.categories()
+        self.app.call_from_thread(
+            self.app.push_screen,
+            forms.NewCaseForm(self._write(save), find=self.gateway.find_customers, assets=self.gateway.customer_assets,
+                              products=products, categories=categories),
+            created)
