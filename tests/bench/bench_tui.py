@@ -28,8 +28,12 @@ config.toml (theme, keymap) changes what is measured.
    the cursor row visible), *case shown* (the case pane shows the highlighted row). Then
    two held-key bursts (60 keys at 30/s) with the longest gap between screen updates.
    The floor: the cost of one capture-pane / send-keys call and the poll interval reached.
+   After each phase the highlighted row is checked against the store (the row the cursor
+   should be on, by ``queries.page_cases_at``; a page is the rows on screen less one).
 3. VmRSS / VmHWM of the caseterm process after the start, after the key runs and after
-   ``--sweep`` PageDowns sent as fast as tmux takes them (the list keeps ~3,000 rows).
+   ``--sweep`` PageDowns sent as fast as tmux takes them (the list keeps ~3,000 rows); for
+   the sweep also when the queue was filled again and the longest time the screen stood
+   still showing "…" rows.
 
 Timings include tmux and the polling (each capture is a tmux client process; the
 polling itself uses CPU the app could have used on a 2-core machine). The store's pages
@@ -425,6 +429,43 @@ class Session:
             p.first = None
         return p
 
+    def until_ready(self, started: float, timeout: float = 120) -> dict[str, float | None]:
+        """After a flood of keys sent at ``started``: seconds until the queue was filled
+        (no "…" row, the highlighted row on screen) and the case pane matched it, for good
+        (from the change after which it stayed so); the last change; the longest stretch
+        without any screen change while "…" rows were showing."""
+        before = self.last
+        out: dict[str, float | None] = {"queue": None, "case": None, "last": None, "frozen": 0.0}
+        screen = Screen.parse(before)
+        changed_at = started
+        while True:
+            tick = time.perf_counter()
+            raw = self.grab()
+            now = time.perf_counter()
+            if raw != self.last:
+                if screen.placeholders:
+                    out["frozen"] = max(out["frozen"], now - changed_at)
+                self.last, changed_at, screen = raw, now, Screen.parse(raw)
+                out["last"] = now - started
+                if not screen.queue_ready:
+                    out["queue"] = None
+                elif out["queue"] is None:
+                    out["queue"] = now - started
+                if not screen.case_ready:
+                    out["case"] = None
+                elif out["case"] is None:
+                    out["case"] = now - started
+            quiet = now - changed_at >= self.quiet_s
+            if out["last"] is not None and quiet and out["case"] is not None:
+                break
+            if out["last"] is not None and now - changed_at >= 10:  # stuck: say so rather than wait forever
+                out["frozen"] = max(out["frozen"], now - changed_at) if screen.placeholders else out["frozen"]
+                break
+            if now - started > timeout:
+                break
+            time.sleep(max(0.0, 0.005 - (time.perf_counter() - tick)))
+        return out
+
     def burst(self, key: str, count: int, rate: float) -> dict[str, float]:
         """``count`` keys at ``rate``/s (a held key), polling in between: the longest gap
         between screen updates from the first key to the last update, and the lag of the
@@ -485,6 +526,14 @@ class Truth:
 
         rows = queries.page_cases_at(self.conn, self.view, index, 1).rows
         return rows[0].number if rows else None
+
+    def timed_at(self, index: int) -> float:
+        """Seconds for the page of 100 at ``index`` by OFFSET (what the list reads after a jump)."""
+        from caseterm.store import queries
+
+        started = time.perf_counter()
+        queries.page_cases_at(self.conn, self.view, index, 100)
+        return time.perf_counter() - started
 
     def last(self) -> str | None:
         from caseterm.store import queries
@@ -553,25 +602,40 @@ def part_keys(tmux: Tmux, store: Path, args) -> None:
                 notes.append(f"after {where}: highlighted {seen.cursor}, case pane {seen.case}; "
                              f"the store says row should be {expected}")
 
+        # where the cursor should be: a page is the rows on screen less one (CaseList.action_page_down)
+        page = max(1, len(screen.rows) - 1)
+        rows_total = total or 1
+        index = 0
+
+        def moved(index: int, key: str, count: int = 1) -> int:
+            for _ in range(count):
+                index = {"j": min(rows_total - 1, index + 1), "k": max(0, index - 1),
+                         "NPage": min(rows_total - 1, index + page), "PPage": max(0, index - page),
+                         "G": rows_total - 1, "g": 0}[key]
+            return index
+
         check("the view switch (row 0)", truth.at(0))
-        plan = [("j", 50, 50), ("k", 20, 30), ("NPage", 20, None), ("PPage", 20, 30)]
-        for key, count, index in plan:
+        for key, count in [("j", 50), ("k", 20), ("NPage", 20), ("PPage", 20)]:
             presses += [s.press(key) for _ in range(count)]
-            check(f"{count} × {key} (row {index if index is not None else '?'})",
-                  truth.at(index) if index is not None else None)
+            index = moved(index, key, count)
+            check(f"{count} × {key} (row {index:,})", truth.at(index))
         last = truth.last()
         for i in range(5):
             presses.append(s.press("G"))
+            index = moved(index, "G")
             check(f"G #{i + 1} (last row)", last)
             screens.setdefault("after G", Screen.parse(s.last))
             presses.append(s.press("g"))
+            index = moved(index, "g")
             check(f"g #{i + 1} (row 0)", truth.at(0))
         bursts = [("j", 60), ("NPage", 60)]
         burst_results = []
         for key, count in bursts:
             s.settle()
             burst_results.append((key, count, s.burst(key, count, args.burst_rate)))
-        check("the held-key runs", None)
+            s.settle()
+            index = moved(index, key, count)
+            check(f"held {key} × {count} (row {index:,})", truth.at(index))
         key_wall = time.perf_counter() - t_keys
         cpu1, harness1, server1 = process_cpu(pid), children_cpu(), process_cpu(tmux.server_pid)
         mems.append(("after the key runs above", memory(pid)))
@@ -583,8 +647,11 @@ def part_keys(tmux: Tmux, store: Path, args) -> None:
         for i in range(0, args.sweep, batch):
             tmux.keys(name, *["NPage"] * min(batch, args.sweep - i))
         sweep_sent = time.perf_counter() - sweep_started
-        screen = s.settle(timeout=300)
-        sweep_done = time.perf_counter() - sweep_started - quiet_s
+        sweep = s.until_ready(sweep_started)
+        screen = Screen.parse(s.last)
+        index = moved(index, "NPage", args.sweep)
+        check(f"{args.sweep:,} × NPage (row {index:,})", truth.at(index))
+        offset_ms = c.median([truth.timed_at(index) for _ in range(3)]) * 1000
         mems.append((f"after {args.sweep:,} PageDowns (sent in {sweep_sent:.1f} s)", memory(pid)))
         sweep_screen = screens[f"after {args.sweep:,} PageDowns"] = screen
 
@@ -650,9 +717,16 @@ def part_keys(tmux: Tmux, store: Path, args) -> None:
         print(f"    {count} × {key:6} sent over {r['keys_s']:.2f} s: {r['updates']} screen updates, longest gap between "
               f"updates {r['max_gap'] * 1000:.0f} ms{'  (a stall)' if r['max_gap'] * 1000 > STALL_MS else ''}, "
               f"last update {r['lag'] * 1000:.0f} ms after the last key")
-    print(f"  sweep: {args.sweep:,} × PageDown in send-keys calls of 25: sent in {sweep_sent:.2f} s, screen settled "
-          f"{sweep_done:.2f} s after the first; then {sweep_screen.title!r}, highlighted {sweep_screen.cursor}, "
-          f"case pane {sweep_screen.case}, {sweep_screen.placeholders} \"…\" rows")
+    def secs(x: float | None) -> str:
+        return "never (10 s without a change)" if x is None else f"{x:.2f} s"
+
+    print(f"  sweep: {args.sweep:,} × PageDown in send-keys calls of 25, sent in {sweep_sent:.2f} s; from the first "
+          f"call: queue filled for good after {secs(sweep['queue'])}, case pane matching after {secs(sweep['case'])}, "
+          f"last change {secs(sweep['last'])}; the longest stretch without a screen change while \"…\" rows showed: "
+          f"{sweep['frozen'] * 1000:.0f} ms{'  (a stall)' if sweep['frozen'] * 1000 > STALL_MS else ''}")
+    print(f"    then: {sweep_screen.title!r}, highlighted {sweep_screen.cursor}, case pane {sweep_screen.case}, "
+          f"{sweep_screen.placeholders} \"…\" rows; for scale, the page of 100 at that row by OFFSET takes "
+          f"{offset_ms:.0f} ms here (queries.page_cases_at, this script's connection)")
     if sweep_screen.cursor is None or sweep_screen.case != sweep_screen.cursor or sweep_screen.placeholders:
         notes.append("after the sweep the screen was not consistent:\n" + "\n".join("      " + l for l in sweep_screen.lines))
 
@@ -677,10 +751,10 @@ def part_keys(tmux: Tmux, store: Path, args) -> None:
               f"{m.get('RssFile', 0) / 1024:6.0f} {m.get('Threads', 0):7} {m.get('fds', 0):4}   "
               f"{rss / RSS_TARGET_MB:5.2f}{'  OVER' if rss > RSS_TARGET_MB else ''}")
 
-    print("\n  checks of the highlighted row against the store (CaseView() = All active):")
+    print(f"\n  checks of the highlighted row against the store (CaseView() = All active; a page = {page} rows):")
     for where, expected, seen in checks:
         verdict = "" if expected is None else ("ok" if seen == expected else f"WRONG (want {expected})")
-        print(f"    after {where:30} highlighted {seen}  {verdict}")
+        print(f"    after {where:34} highlighted {seen}  {verdict}")
     if args.screens:
         for when, shown in screens.items():
             print(f"\n  the screen {when}:")
@@ -710,7 +784,8 @@ def main() -> None:
     version = subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip()
     print(f"{version}, private server, {WIDTH}x{HEIGHT} sessions, TERM inside tmux from its default-terminal")
     start_store = None if args.skip_start else c.seeded_store(args.start_cases, rebuild=args.rebuild)
-    keys_store = None if args.skip_keys else c.seeded_store(args.cases, rebuild=args.rebuild and args.cases != args.start_cases)
+    again = args.rebuild and (start_store is None or args.cases != args.start_cases)  # not twice
+    keys_store = None if args.skip_keys else c.seeded_store(args.cases, rebuild=again)
     with tempfile.TemporaryDirectory(prefix="caseterm-bench-tui-") as home:
         tmux = Tmux(Path(home))
         try:

@@ -120,6 +120,18 @@ async def test_shows_the_customer_their_cases_open_first_and_warranties(ada_stor
         assert assets.get_row_at(2)[5].style.color.name.lower() not in (theme["success"].lower(), "#ffffff")
 
 
+async def test_the_warranty_colours_follow_a_theme_change(ada_store):
+    app = make_app(ada_store)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_360(pilot, [])
+        assets = screen.query_one("#c360-assets")
+        dark = assets.get_row_at(0)[5].style.color
+        app.theme = "caseterm-light"
+        await settle(pilot, lambda: assets.get_row_at(0)[5].style.color != dark)
+        assert assets.get_row_at(0)[5].style.color.name.lower() == app.theme_variables["success"].lower()
+        assert assets.get_row_at(1)[5].style.color.name.lower() == app.theme_variables["error"].lower()
+
+
 async def test_enter_on_a_case_closes_with_its_number(ada_store):
     app = make_app(ada_store)
     results: list = []

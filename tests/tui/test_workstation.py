@@ -222,3 +222,15 @@ async def test_new_case_offers_the_customers_assets(org_store):
     assert rows(org_store, "SELECT s.serial_number, p.name FROM cases c JOIN assets s ON s.id = c.asset_id "
                            "JOIN products p ON p.id = c.product_id WHERE c.number = 'CAS-LOC-000005'") == [
         ("KT123", "Brisk Kettle")]
+
+
+async def test_customer_360_from_the_case_and_back_to_another_case(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("u")  # Ada's 360: CAS-LOC-000001 (open) then CAS-LOC-000003 (resolved)
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "Customer360Screen"
+                     and "Ada Lovelace" in str(app.screen.query_one("#c360-title").render()))
+        await pilot.press("j", "enter")  # the resolved one, not in "My active cases"
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen"
+                     and app.screen.detail.fields["number"] == "CAS-LOC-000003")

@@ -141,11 +141,24 @@ def customer_360(
 ) -> Customer360 | None:
     """Everything the Customer 360 screen shows, or ``None`` for an unknown or deleted customer.
 
-    ``today`` (from the injected clock) decides the warranty status of each asset."""
+    ``today`` (from the injected clock) decides the warranty status of each asset. The reads
+    run in one read transaction (unless the caller holds one), so counts and lists agree."""
     try:
         cid = hex_id(customer_id_hex)
     except ValueError:
         return None
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN")
+    try:
+        return _read(conn, cid, today, case_limit, asset_limit, order_limit)
+    finally:
+        if own:
+            conn.execute("COMMIT")
+
+
+def _read(conn: sqlite3.Connection, cid: str, today: date, case_limit: int, asset_limit: int,
+          order_limit: int) -> Customer360 | None:
     row = conn.execute(
         """SELECT cu.id, cu.name, cu.kind, cu.email, cu.phone, cu.address, cu.postcode, cu.city, cu.country,
                   cu.tier, par.name

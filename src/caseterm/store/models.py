@@ -50,6 +50,7 @@ class Customer(SyncedRow, table=True):
         Index("ix_customers_email", "email"),
         Index("ix_customers_phone_digits", "phone_digits"),
         Index("ix_customers_name", "name"),
+        Index("ix_customers_parent", "parent_id"),
     )
 
     kind: str = _str(16, default="person")

@@ -183,17 +183,23 @@ class CasetermApp(App):
                 self.notify(f"Theme changed, but it could not be saved: {exc}", severity="warning")
 
     def on_worker_state_changed(self, event) -> None:
-        """A failed worker: the traceback goes to the log, the person gets a sentence."""
+        self.report_worker_failure(event)
+
+    def report_worker_failure(self, event) -> None:
+        """A failed worker: the traceback goes to the log, the person gets a sentence.
+        Worker state messages go to the node that started the worker, so screens and
+        widgets forward theirs here."""
         from textual.worker import WorkerState
 
-        if event.state is WorkerState.ERROR:
-            error = event.worker.error
-            if isinstance(error, CasetermError):
-                self.notify(str(error), severity="error")
-            else:
-                log.error("worker %s failed", event.worker.name, exc_info=error)
-                self.notify(f"Something went wrong ({type(error).__name__}); nothing was changed. "
-                            f"Details are in {config.log_path()}.", severity="error", timeout=10)
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, CasetermError):
+            self.notify(str(error), severity="error")
+        else:
+            log.error("worker %s failed", event.worker.name, exc_info=error)
+            self.notify(f"Something went wrong ({type(error).__name__}); nothing was changed. "
+                        f"Details are in {config.log_path()}.", severity="error", timeout=10)
 
     def on_unmount(self) -> None:
         self.gateway.close()

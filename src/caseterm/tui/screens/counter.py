@@ -70,6 +70,13 @@ class CounterScreen(Screen):
         else:
             self.query_one(f"#{names[index + 1]}", Input).focus()
 
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        if event.state is WorkerState.ERROR:
+            self.busy = False
+            self.app.report_worker_failure(event)
+
     def action_clear(self) -> None:
         for name, _, _ in self.FIELDS:
             self.query_one(f"#{name}", Input).value = ""

@@ -145,7 +145,7 @@ class Customer360Screen(Screen[str | None]):
         orders = self.query_one("#c360-orders", DataTable)
         for label in ("Order", "Date", "Channel"):
             orders.add_column(label)
-        orders.add_column(Text("Total", justify="right"))
+        orders.add_column("Total")
         orders.add_column("Lines")
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         self._load()
@@ -260,9 +260,10 @@ class Customer360Screen(Screen[str | None]):
         self.query_one("#c360-assets-heading", Static).update(
             self._heading("Assets", len(data.assets), data.total_assets))
 
+        width = max((len(o.total_text) for o in data.orders), default=0)
         for o in data.orders:
-            orders.add_row(Text(o.number), Text(_day(o.ordered_at)), Text(o.channel),
-                           Text(o.total_text, justify="right"), Text(_clip(", ".join(o.lines), LINES_WIDTH)))
+            orders.add_row(Text(o.number), Text(_day(o.ordered_at)), Text(o.channel), Text(o.total_text.rjust(width)),
+                           Text(_clip(", ".join(o.lines), LINES_WIDTH)))
         self.query_one("#c360-orders-heading", Static).update(
             self._heading("Orders", len(data.orders), data.total_orders, " · newest first" if data.orders else ""))
 

@@ -83,12 +83,14 @@ class WorkstationScreen(Screen):
         Binding("slash", "filter", "Filter", id="queue.filter", tooltip="Filter the queue by number, title or customer"),
         Binding("t", "sort", "Sort", show=False, id="queue.sort",
                 tooltip="Sort the queue: the view's own order → newest first → oldest first"),
+        Binding("u", "customer_360", "Customer", id="case.customer_360",
+                tooltip="Customer 360: profile, assets, orders and every case of this case's customer"),
         Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
         Binding("l", "focus_queue", "Queue", show=False, id="focus.queue", tooltip="Go to the queue"),
         Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False, id="app.refresh", tooltip="Reload counts, queue and case"),
     ]
-    ACTION_KEYS = {"note": "a", "call": "c", "status": "s", "assign": "w", "resolve": "r", "cancel": "x",
+    ACTION_KEYS = {"customer": "u", "note": "a", "call": "c", "status": "s", "assign": "w", "resolve": "r", "cancel": "x",
                    "reopen": "o", "merge": "m", "parent": "p"}
 
     def __init__(self, gateway, me, **kwargs) -> None:
@@ -275,7 +277,24 @@ class WorkstationScreen(Screen):
     def action_refresh(self) -> None:
         self.refresh_all(keep=self.detail.fields["number"] if self.detail else None)
 
+    def on_worker_state_changed(self, event) -> None:
+        self.app.report_worker_failure(event)
+
     # --- actions ----------------------------------------------------------------------------
+
+    def action_customer_360(self) -> None:
+        from caseterm.tui.screens.customer360 import Customer360Screen
+
+        if self.detail is None:
+            self.notify("Pick a case first (j/k in the queue).", severity="warning")
+            return
+        self.app.push_screen(Customer360Screen(self.gateway, self.detail.fields["customer_id"]), self._open_from_360)
+
+    def _open_from_360(self, number: str | None) -> None:
+        """Enter on a case in the 360 opens it here, whether or not the current view holds it."""
+        if number:
+            self._load_detail(number)
+            self.query_one(CaseDetailPane).focus()
 
     def _case_for(self, action: str) -> CaseDetail | None:
         """The open case, if ``action`` can apply to it; otherwise say why in a notification."""

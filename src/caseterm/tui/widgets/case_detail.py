@@ -93,7 +93,7 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
         header.update(Group(*parts))
 
         possible = []
-        for action in ("note", "call", "status", "assign", "resolve", "cancel", "reopen", "merge", "parent"):
+        for action in ("customer", "note", "call", "status", "assign", "resolve", "cancel", "reopen", "merge", "parent"):
             if action_available(action, f) and action in keys:
                 possible.append(f"{keys[action]} {action}")
         actions.update("Next: " + " · ".join(possible) if possible else "")
@@ -122,7 +122,7 @@ def action_available(action: str, fields: dict) -> bool:
     """Whether ``action`` makes sense for a case in this state (the services decide for real)."""
     lc = lifecycle_of(fields)
     allowed = case_lifecycle.allowed_actions(lc)
-    if action in ("note", "call"):
+    if action in ("note", "call", "customer"):
         return True
     if action == "status":
         return bool(case_lifecycle.settable_statuses(lc))

@@ -262,6 +262,13 @@ class CaseList(ScrollView, can_focus=True):
         self.refresh()
         self._request()
 
+    def on_worker_state_changed(self, event) -> None:
+        from textual.worker import WorkerState
+
+        if event.state is WorkerState.ERROR:
+            self._fetching = False  # let the next draw try again
+            self.app.report_worker_failure(event)
+
     def _announce(self) -> None:
         row = self.rows.get(self.cursor)
         number = row.number if row else None

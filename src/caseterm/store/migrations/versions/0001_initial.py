@@ -70,6 +70,7 @@ def upgrade() -> None:
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.create_index('ix_customers_email', ['email'], unique=False)
         batch_op.create_index('ix_customers_name', ['name'], unique=False)
+        batch_op.create_index('ix_customers_parent', ['parent_id'], unique=False)
         batch_op.create_index('ix_customers_phone_digits', ['phone_digits'], unique=False)
 
     op.create_table('number_sequences',
@@ -360,6 +361,7 @@ def downgrade() -> None:
     op.drop_table('number_sequences')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_index('ix_customers_phone_digits')
+        batch_op.drop_index('ix_customers_parent')
         batch_op.drop_index('ix_customers_name')
         batch_op.drop_index('ix_customers_email')
 
