@@ -91,7 +91,8 @@ class Tmux:
         self.names = 0
         self.run("new-session", "-d", "-s", "keeper", "-x", str(WIDTH), "-y", str(HEIGHT), "sleep 86400")
         self.run("set-option", "-g", "remain-on-exit", "on")  # a crash leaves its traceback on screen
-        self.server_pid = int(self.run("display-message", "-p", "-t", "keeper", "#{pid}").strip())
+        pid, socket = self.run("display-message", "-p", "-t", "keeper", "#{pid} #{socket_path}").strip().split(" ", 1)
+        self.server_pid, self.socket_path = int(pid), Path(socket)
 
     def run(self, *args: str) -> str:
         done = subprocess.run([*self.base, *args], capture_output=True, text=True)
@@ -143,6 +144,7 @@ class Tmux:
 
     def close(self) -> None:
         subprocess.run([*self.base, "kill-server"], capture_output=True)
+        self.socket_path.unlink(missing_ok=True)  # a killed server leaves its socket file
 
 
 def process_cpu(pid: int) -> float:

@@ -234,3 +234,16 @@ async def test_customer_360_from_the_case_and_back_to_another_case(org_store):
         await pilot.press("j", "enter")  # the resolved one, not in "My active cases"
         await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen"
                      and app.screen.detail.fields["number"] == "CAS-LOC-000003")
+
+
+async def test_find_a_customer_and_open_their_360(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("f", *"builder")
+        await settle(pilot, lambda: app.screen.query("#hits") and app.screen.query_one("#hits").option_count == 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "Customer360Screen"
+                     and "Bob Builder" in str(app.screen.query_one("#c360-title").render()))
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen")

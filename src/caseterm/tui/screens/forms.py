@@ -448,3 +448,74 @@ class NewCaseForm(FormScreen):
             "product": product if isinstance(product, str) else None,
             "category": category if isinstance(category, str) else None,
         }
+
+
+class FindCustomerScreen(ModalScreen):
+    """Find a customer as you type; Enter opens their 360 (dismisses with the customer id)."""
+
+    DEFAULT_CSS = """
+    FindCustomerScreen { align: center middle; }
+    FindCustomerScreen > #dialog { width: 76; max-width: 95%; height: auto; max-height: 80%;
+                                   border: thick $primary; background: $panel; padding: 1 2; }
+    FindCustomerScreen #hits { height: auto; max-height: 12; }
+    FindCustomerScreen .hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="find.cancel", tooltip="Close")]
+
+    def __init__(self, find: Callable[[str], list]) -> None:
+        super().__init__()
+        self.find = find
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Find a customer", classes="form-title")
+            yield Input(id="query", placeholder="Name, email, phone, order number or serial")
+            yield OptionList(id="hits")
+            yield Static("↓ to the list, Enter opens the customer, Esc closes", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Changed, "#query")
+    def _typed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    @work(thread=True, exclusive=True, group="find-customer", exit_on_error=False)
+    def _search(self, text: str) -> None:
+        from textual.worker import get_current_worker
+
+        time.sleep(0.15)  # debounce: the next key press cancels this worker
+        if get_current_worker().is_cancelled:
+            return
+        hits = self.find(text) if len(text.strip()) >= 2 else []
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, text, hits)
+
+    def _show(self, text: str, hits: list) -> None:
+        if text != self.query_one("#query", Input).value:
+            return
+        box = self.query_one("#hits", OptionList)
+        box.clear_options()
+        for h in hits:
+            box.add_option(Option(f"{h.name}  {h.email or h.phone or ''}  {h.city or ''}  ({h.active_cases} active)",
+                                  id=h.id))
+        if hits:
+            box.highlighted = 0
+
+    def on_key(self, event) -> None:
+        if self.focused is self.query_one("#query", Input) and event.key == "down":
+            self.query_one("#hits", OptionList).focus()
+            event.stop()
+
+    @on(Input.Submitted, "#query")
+    def _enter(self) -> None:
+        box = self.query_one("#hits", OptionList)
+        if box.option_count:
+            self.dismiss(box.get_option_at_index(box.highlighted or 0).id)
+
+    @on(OptionList.OptionSelected, "#hits")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

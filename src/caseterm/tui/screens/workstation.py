@@ -85,6 +85,8 @@ class WorkstationScreen(Screen):
                 tooltip="Sort the queue: the view's own order → newest first → oldest first"),
         Binding("u", "customer_360", "Customer", id="case.customer_360",
                 tooltip="Customer 360: profile, assets, orders and every case of this case's customer"),
+        Binding("f", "find_customer", "Find customer", show=False, id="customer.find",
+                tooltip="Find a customer by name, email, phone, order or serial and open their 360"),
         Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
         Binding("l", "focus_queue", "Queue", show=False, id="focus.queue", tooltip="Go to the queue"),
         Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
@@ -289,6 +291,15 @@ class WorkstationScreen(Screen):
             self.notify("Pick a case first (j/k in the queue).", severity="warning")
             return
         self.app.push_screen(Customer360Screen(self.gateway, self.detail.fields["customer_id"]), self._open_from_360)
+
+    def action_find_customer(self) -> None:
+        def found(customer_id: str | None) -> None:
+            if customer_id:
+                from caseterm.tui.screens.customer360 import Customer360Screen
+
+                self.app.push_screen(Customer360Screen(self.gateway, customer_id), self._open_from_360)
+
+        self.app.push_screen(forms.FindCustomerScreen(self.gateway.find_customers), found)
 
     def _open_from_360(self, number: str | None) -> None:
         """Enter on a case in the 360 opens it here, whether or not the current view holds it."""
