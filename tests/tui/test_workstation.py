@@ -247,3 +247,37 @@ async def test_find_a_customer_and_open_their_360(org_store):
                      and "Bob Builder" in str(app.screen.query_one("#c360-title").render()))
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen")
+
+
+async def test_help_lists_every_binding_with_its_id(org_store):
+    app = make_app(org_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("f1")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "HelpScreen")
+        table = app.screen.query_one("DataTable")
+        ids = {table.get_row_at(i)[2] for i in range(table.row_count)}
+        assert {"case.note", "case.resolve", "case.new", "queue.down", "queue.filter", "app.quit", "app.help"} <= ids
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen")
+
+
+async def test_keys_are_remapped_from_config_and_the_theme_choice_is_saved(org_store, tmp_path, monkeypatch):
+    from caseterm import config
+    from caseterm.clock import FixedClock
+    from caseterm.tui.app import CasetermApp
+    from tui_support import NOW
+
+    monkeypatch.setenv("CASETERM_CONFIG", str(tmp_path / "config.toml"))
+    app = CasetermApp(org_store, "jdoe", clock=FixedClock(NOW), theme="caseterm-dark",
+                      keymap={"case.note": "ctrl+n"})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await pilot.press("ctrl+n")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "TextForm")
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen")
+        app.switch_theme("caseterm-high-contrast")
+        assert app.theme == "caseterm-high-contrast"
+    assert config.load_settings().theme == "caseterm-high-contrast"
+    assert 'theme = "caseterm-high-contrast"' in (tmp_path / "config.toml").read_text()
