@@ -232,3 +232,21 @@ def test_quick_filter_by_number_title_or_customer(demo_conn):
     # LIKE wildcards are taken literally (no demo title or name holds a % or _)
     assert queries.page_cases(demo_conn, dataclasses.replace(base, text="%")).rows == []
     assert queries.page_cases(demo_conn, dataclasses.replace(base, text="_")).rows == []
+
+
+def test_jumps_read_only_the_index(demo_conn):
+    """key_at answers from the partial index alone (covering): no table rows are read."""
+    for name in ("all-active", "queue", "owner", "unassigned", "recently-resolved", "newest"):
+        view = views(demo_conn)[name]
+        statements = []
+        demo_conn.set_trace_callback(statements.append)
+        try:
+            queries.key_at(demo_conn, view, 10)
+        finally:
+            demo_conn.set_trace_callback(None)
+        sql = next(s for s in statements if s.lstrip().startswith("SELECT"))
+        plan = " | ".join(r[3] for r in demo_conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "COVERING INDEX" in plan, f"{name}: {plan}"
+    view = views(demo_conn)["all-active"]
+    expected = naive(demo_conn, view)
+    assert queries.key_at(demo_conn, view, len(expected)) is None

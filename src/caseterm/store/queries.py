@@ -177,19 +177,36 @@ def _case_row(r: tuple) -> CaseRow:
     )
 
 
-def page_cases_at(conn: sqlite3.Connection, view: CaseView, offset: int, limit: int = 50) -> CasePage:
-    """The page starting at row ``offset``: for a jump (a scrollbar dragged to the middle),
-    the one place a list needs OFFSET. Scrolling from there on uses the rows' keys."""
+def key_at(conn: sqlite3.Connection, view: CaseView, offset: int) -> tuple | None:
+    """The sort key of the row at position ``offset`` of ``view`` (None past the end).
+
+    Reads only the sort key, which the view's partial index holds, so SQLite walks
+    the index without touching the table: cheap even half a million rows deep."""
     sort = SORTS[view.sort]
     clauses, params = view.where()
     if view.sort == "resolved":
         clauses.append("c.resolved_at IS NOT NULL")
     direction = "DESC" if sort.descending else "ASC"
+    cols = ", ".join(f"c.{name}" for name in sort.columns)
     order = ", ".join(f"c.{name} {direction}" for name in sort.columns)
-    extra = "".join(f", c.{name}" for name in sort.columns)
-    sql = _ROW_SQL.format(extra=extra) + f" WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ? OFFSET ?"
-    raw = conn.execute(sql, [*params, limit + 1, max(0, offset)]).fetchall()
-    return CasePage(rows=[_case_row(r) for r in raw[:limit]], has_more=len(raw) > limit)
+    join = "JOIN customers AS cu ON cu.id = c.customer_id " if view.text else ""
+    row = conn.execute(
+        f"SELECT {cols} FROM cases AS c {join}WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT 1 OFFSET ?",
+        [*params, max(0, offset)],
+    ).fetchone()
+    return tuple(row) if row else None
+
+
+def page_cases_at(conn: sqlite3.Connection, view: CaseView, offset: int, limit: int = 50) -> CasePage:
+    """The page starting at row ``offset``: for a jump (a scrollbar dragged to the middle,
+    a burst of page-downs). Finds the row's key in the index (``key_at``), then reads the
+    page by keyset like any other."""
+    if offset <= 0:
+        return page_cases(conn, view, limit=limit)
+    before = key_at(conn, view, offset - 1)
+    if before is None:
+        return CasePage(rows=[], has_more=False)
+    return page_cases(conn, view, after=before, limit=limit)
 
 
 def count_cases(conn: sqlite3.Connection, view: CaseView) -> dict[str, int]:

@@ -60,7 +60,7 @@ class StatusBar(Static):
 class WorkstationScreen(Screen):
     DEFAULT_CSS = """
     WorkstationScreen #main { height: 1fr; }
-    WorkstationScreen #views { width: 28; border-right: tall $panel; background: $surface; }
+    WorkstationScreen #views { width: 30; border-right: tall $panel; background: $surface; }
     WorkstationScreen #views-title { text-style: bold; padding: 0 1; background: $panel; }
     WorkstationScreen #queue-pane { height: 45%; border-bottom: tall $panel; }
     WorkstationScreen #queue-title { text-style: bold; padding: 0 1; background: $panel; }
