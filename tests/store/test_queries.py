@@ -91,7 +91,7 @@ def test_rows_carry_what_the_queue_shows(demo_conn):
     row = queries.page_cases(demo_conn, queries.CaseView(), limit=1).rows[0]
     truth = demo_conn.execute(
         "SELECT c.number, c.title, cu.name, c.priority FROM cases c JOIN customers cu ON cu.id = c.customer_id "
-        "WHERE c.state = 'active' ORDER BY c.priority, c.created_at, c.id LIMIT 1").fetchone()
+        "WHERE c.state = 'active' ORDER BY c.priority, c.created_at, c.rowid LIMIT 1").fetchone()
     assert (row.number, row.title, row.customer_name, row.priority) == truth
     assert row.created_at.tzinfo is timezone.utc
 
@@ -216,7 +216,7 @@ def test_quick_filter_by_number_title_or_customer(demo_conn):
         clauses, params = view.where()
         expected = [r[0] for r in demo_conn.execute(
             f"SELECT c.number FROM cases c JOIN customers cu ON cu.id = c.customer_id WHERE {' AND '.join(clauses)} "
-            "ORDER BY c.priority, c.created_at, c.id", params)]
+            "ORDER BY c.priority, c.created_at, c.rowid", params)]
         got = []
         key = None
         while True:

@@ -14,8 +14,14 @@ from pathlib import Path
 CASETERM = Path(sys.executable).with_name("caseterm")
 
 
+# A private tmux server (own socket, no user or system config), so the window really is
+# 120x36 whatever tmux servers or settings the machine has.
+SOCKET = f"caseterm-e2e-{os.getpid()}"
+
+
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(["tmux", "-L", SOCKET, "-f", "/dev/null", *args], capture_output=True, text=True,
+                          check=True).stdout
 
 
 def wait_for(session: str, text: str, timeout: float = 60) -> str:
@@ -33,7 +39,8 @@ def test_demo_note_quit_in_a_real_terminal(tmp_path):
     assert shutil.which("tmux"), "tmux is needed for this test (.ci/run installs it)"
     db = tmp_path / "demo.sqlite"
     session = f"caseterm-e2e-{os.getpid()}"
-    env = f"XDG_CONFIG_HOME={tmp_path}/cfg XDG_DATA_HOME={tmp_path}/data CASETERM_CLOCK=2026-11-25T09:00:00Z"
+    env = (f"-u COLUMNS -u LINES XDG_CONFIG_HOME={tmp_path}/cfg XDG_DATA_HOME={tmp_path}/data "
+           "CASETERM_CLOCK=2026-11-25T09:00:00Z")
     command = f"env {env} {CASETERM} demo --db {db} --scale 300 --now 2026-11-25T09:00:00Z; sleep 60"
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "36", command)
     try:
@@ -51,7 +58,7 @@ def test_demo_note_quit_in_a_real_terminal(tmp_path):
         while time.monotonic() < deadline and "Timeline" in tmux("capture-pane", "-p", "-t", session):
             time.sleep(0.2)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
     conn = sqlite3.connect(db)
     notes = conn.execute(
         "SELECT c.number, a.body FROM activities a JOIN cases c ON c.id = a.case_id WHERE a.kind = 'note' "

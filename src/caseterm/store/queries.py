@@ -38,7 +38,9 @@ def parse_time(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True)
 class Sort:
-    """An index-backed ordering: columns (all ascending or all descending) ending in ``id``."""
+    """An index-backed ordering: columns (all ascending or all descending) ending in
+    ``rowid``, which every SQLite index carries last, as the tie-break. Keys are local to
+    this store file and this session's lists: never store or send them."""
 
     name: str
     columns: tuple[str, ...]
@@ -47,12 +49,12 @@ class Sort:
 
 SORTS: dict[str, Sort] = {
     # priority first, then oldest first: what needs attention now
-    "priority": Sort("priority", ("priority", "created_at", "id")),
+    "priority": Sort("priority", ("priority", "created_at", "rowid")),
     # most recently resolved first (the "Recently resolved" view)
-    "resolved": Sort("resolved", ("resolved_at", "id"), descending=True),
+    "resolved": Sort("resolved", ("resolved_at", "rowid"), descending=True),
     # by age, either way (the queue's sort key cycles through these)
-    "newest": Sort("newest", ("created_at", "id"), descending=True),
-    "oldest": Sort("oldest", ("created_at", "id")),
+    "newest": Sort("newest", ("created_at", "rowid"), descending=True),
+    "oldest": Sort("oldest", ("created_at", "rowid")),
 }
 
 

@@ -275,17 +275,17 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_customer', ['customer_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_merged_into_id'), ['merged_into_id'], unique=False)
-        batch_op.create_index('ix_cases_state_created', ['state', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_queue_created', ['queue_id', 'state', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_owner_created', ['owner_id', 'state', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_owner_resolved', ['owner_id', 'state', 'resolved_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_owner_sort', ['owner_id', 'state', 'priority', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_state_created', ['state', 'deleted', 'created_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_queue_created', ['queue_id', 'state', 'deleted', 'created_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_owner_created', ['owner_id', 'state', 'deleted', 'created_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_owner_resolved', ['owner_id', 'state', 'deleted', 'resolved_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_owner_sort', ['owner_id', 'state', 'deleted', 'priority', 'created_at'], unique=False, **LIVE)
         batch_op.create_index(batch_op.f('ix_cases_parent_id'), ['parent_id'], unique=False)
-        batch_op.create_index('ix_cases_queue_sort', ['queue_id', 'state', 'priority', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_sort', ['priority', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_state_resolved', ['state', 'resolved_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_state_sort', ['state', 'priority', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
-        batch_op.create_index('ix_cases_status_sort', ['status_reason', 'priority', 'created_at', 'id', 'deleted'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_queue_sort', ['queue_id', 'state', 'deleted', 'priority', 'created_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_sort', ['deleted', 'priority', 'created_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_state_resolved', ['state', 'deleted', 'resolved_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_state_sort', ['state', 'deleted', 'priority', 'created_at'], unique=False, **LIVE)
+        batch_op.create_index('ix_cases_status_sort', ['status_reason', 'deleted', 'priority', 'created_at'], unique=False, **LIVE)
 
     op.create_table('activities',
     sa.Column('id', sa.Uuid(), nullable=False),
