@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timezone
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
@@ -32,3 +33,12 @@ def workstation_ready(app) -> bool:
 
     screen = app.screen
     return isinstance(screen, WorkstationScreen) and screen.detail is not None
+
+
+def rows(path, sql: str, params=()) -> list[tuple]:
+    """What the store file holds, read with plain sqlite3 (the tests' ground truth)."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 
-from tui_support import make_app, settle
+from tui_support import make_app, rows, settle
 
 SIZE = (120, 36)
 
 
 def counter_ready(app) -> bool:
     return app.screen.__class__.__name__ == "CounterScreen"
-
-
-def rows(path, sql, params=()):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 async def type_into(pilot, text: str) -> None:

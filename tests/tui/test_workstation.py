@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 
-from tui_support import make_app, settle, workstation_ready
+from tui_support import make_app, rows, settle, workstation_ready
 
 SIZE = (120, 36)
-
-
-def rows(path, sql, params=()):
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 async def test_the_queue_shows_my_cases_and_the_first_is_open(org_store):

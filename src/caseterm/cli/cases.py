@@ -136,17 +136,8 @@ def show_case(
     c.print(f"Created {when(f['created_at'])} by {f['created_by'] or '—'} · updated {when(f['updated_at'])}")
     if f["resolution"]:
         c.print(f"Resolution ({when(f['resolved_at'])}): {f['resolution']}")
-    related = []
-    if detail.parent:
-        related.append(f"parent {detail.parent}")
-    if detail.children:
-        related.append("children " + ", ".join(f"{n} ({s})" for n, s in detail.children))
-    if detail.merged_into:
-        related.append(f"merged into {detail.merged_into}")
-    if detail.merged_in:
-        related.append("merged in " + ", ".join(detail.merged_in))
-    if related:
-        c.print("Related: " + "; ".join(related))
+    if related := detail.related_summary():
+        c.print(f"Related: {related}")
     if f["description"]:
         c.print()
         c.print(f["description"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from typing import Any
 
 from caseterm.domain.enums import Priority, StatusReason
+from caseterm.domain.text import compact_age as age  # noqa: F401  (re-exported for the commands)
+from caseterm.domain.text import short_time as when  # noqa: F401
 from caseterm.store.wire import to_wire
 
 PRIORITY_LABELS = {p.value: p.label for p in Priority}
@@ -22,24 +23,6 @@ def status_label(status: str) -> str:
         return StatusReason(status).label
     except ValueError:
         return status
-
-
-def age(since: datetime, now: datetime) -> str:
-    """Compact age: 45s, 12m, 5h, 3d, 9w."""
-    seconds = max(0, int((now - since).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3_600:
-        return f"{seconds // 60}m"
-    if seconds < 2 * 86_400:
-        return f"{seconds // 3_600}h"
-    if seconds < 14 * 86_400:
-        return f"{seconds // 86_400}d"
-    return f"{seconds // 604_800}w"
-
-
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 def case_row_json(row) -> dict[str, Any]:

@@ -268,6 +268,19 @@ class CaseDetail:
     merged_in: list[str] = field(default_factory=list)
     merged_into: str | None = None
 
+    def related_summary(self) -> str:
+        """Parent, children, merged cases in one line ("" when there are none)."""
+        parts = []
+        if self.parent:
+            parts.append(f"parent {self.parent}")
+        if self.children:
+            parts.append("children " + ", ".join(f"{n} ({s})" for n, s in self.children))
+        if self.merged_into:
+            parts.append(f"merged into {self.merged_into}")
+        if self.merged_in:
+            parts.append("merged in " + ", ".join(self.merged_in))
+        return "; ".join(parts)
+
 
 _DETAIL_SQL = """
 SELECT c.id, c.number, c.title, c.description, c.priority, c.origin, c.case_type, c.state, c.status_reason,

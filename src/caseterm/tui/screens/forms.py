@@ -292,7 +292,24 @@ class AssignForm(FormScreen):
         return {"queue_id": self.query_one("#queue", Select).value or None, "owner_id": owner_id or None}
 
 
-class NewCaseForm(FormScreen):
+class CustomerSearch:
+    """Search-as-you-type for customers: ``_search(text)`` runs ``self.find`` in a worker
+    after a short pause (the next key press cancels it) and hands fresh hits to
+    ``self._show_hits(text, hits)``, which ignores answers to older text."""
+
+    @work(thread=True, exclusive=True, group="customer-search", exit_on_error=False)
+    def _search(self, text: str) -> None:
+        from textual.worker import get_current_worker
+
+        time.sleep(0.15)
+        if get_current_worker().is_cancelled:
+            return
+        hits = self.find(text) if len(text.strip()) >= 2 else []
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_hits, text, hits)
+
+
+class NewCaseForm(CustomerSearch, FormScreen):
     """A new case: find the customer as you type (name, email, phone, order, serial) or
     create them inline; their product or asset; what happened; origin, priority, type
     and category."""
@@ -361,17 +378,6 @@ class NewCaseForm(FormScreen):
         self.picked = None
         self.query_one("#picked", Static).update("")
         self._search(event.value)
-
-    @work(thread=True, exclusive=True, group="customer-search", exit_on_error=False)
-    def _search(self, text: str) -> None:
-        time.sleep(0.15)  # debounce: an exclusive worker is cancelled by the next key press
-        from textual.worker import get_current_worker
-
-        if get_current_worker().is_cancelled:
-            return
-        hits = self.find(text) if len(text.strip()) >= 2 else []
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_hits, text, hits)
 
     def _show_hits(self, text: str, hits: list) -> None:
         if text != self.query_one("#customer", Input).value:
@@ -450,7 +456,7 @@ class NewCaseForm(FormScreen):
         }
 
 
-class FindCustomerScreen(ModalScreen):
+class FindCustomerScreen(CustomerSearch, ModalScreen):
     """Find a customer as you type; Enter opens their 360 (dismisses with the customer id)."""
 
     DEFAULT_CSS = """
@@ -483,18 +489,7 @@ class FindCustomerScreen(ModalScreen):
     def _typed(self, event: Input.Changed) -> None:
         self._search(event.value)
 
-    @work(thread=True, exclusive=True, group="find-customer", exit_on_error=False)
-    def _search(self, text: str) -> None:
-        from textual.worker import get_current_worker
-
-        time.sleep(0.15)  # debounce: the next key press cancels this worker
-        if get_current_worker().is_cancelled:
-            return
-        hits = self.find(text) if len(text.strip()) >= 2 else []
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, text, hits)
-
-    def _show(self, text: str, hits: list) -> None:
+    def _show_hits(self, text: str, hits: list) -> None:
         if text != self.query_one("#query", Input).value:
             return
         box = self.query_one("#hits", OptionList)

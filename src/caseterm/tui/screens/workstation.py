@@ -26,6 +26,13 @@ from caseterm.tui.widgets.case_detail import CaseDetailPane, action_available, l
 from caseterm.tui.widgets.case_list import CaseList, CaseListHeader
 
 
+def _cases():
+    """The case services, imported on first use: SQLModel stays out of the first paint."""
+    from caseterm.services import cases
+
+    return cases
+
+
 @dataclass(frozen=True)
 class SavedView:
     key: str
@@ -331,18 +338,20 @@ class WorkstationScreen(Screen):
         """A submit function for a form: ``fn(uow, me, values)`` in one transaction."""
         return lambda values: self.gateway.write(self.me.login, lambda uow, me: fn(uow, me, values))
 
+    def _on_case(self, number: str, apply):
+        """A form's submit: ``apply(uow, me, case, values)`` on case ``number``, one transaction."""
+        def save(uow, me, values):
+            from caseterm.services.lookup import case_by_number
+
+            return apply(uow, me, case_by_number(uow, number), values)
+        return self._write(save)
+
     def action_note(self) -> None:
         if (d := self._case_for("note")) is None:
             return
         number = d.fields["number"]
-
-        def save(uow, me, values):
-            from caseterm.services import cases
-            from caseterm.services.lookup import case_by_number
-
-            return cases.add_activity(uow, me, case_by_number(uow, number), kind="note", body=values["text"])
-
-        self.app.push_screen(forms.TextForm(self._write(save), title=f"Note on {number}", label="Note"),
+        note = lambda uow, me, case, v: _cases().add_activity(uow, me, case, kind="note", body=v["text"])  # noqa: E731
+        self.app.push_screen(forms.TextForm(self._on_case(number, note), title=f"Note on {number}", label="Note"),
                              self._after(number, "Note added to {number}"))
 
     def action_call(self) -> None:
@@ -350,29 +359,20 @@ class WorkstationScreen(Screen):
             return
         number = d.fields["number"]
 
-        def save(uow, me, values):
-            from caseterm.services import cases
-            from caseterm.services.lookup import case_by_number
+        def call(uow, me, case, v):
+            return _cases().add_activity(uow, me, case, kind="phone_call", body=v["text"], subject="Phone call",
+                                         direction=v["direction"], duration_seconds=v["duration"])
 
-            return cases.add_activity(uow, me, case_by_number(uow, number), kind="phone_call", body=values["text"],
-                                      subject="Phone call", direction=values["direction"],
-                                      duration_seconds=values["duration"])
-
-        self.app.push_screen(forms.CallForm(self._write(save)), self._after(number, "Call logged on {number}"))
+        self.app.push_screen(forms.CallForm(self._on_case(number, call)), self._after(number, "Call logged on {number}"))
 
     def action_status(self) -> None:
         if (d := self._case_for("status")) is None:
             return
         number = d.fields["number"]
         options = [(s.label, s.value) for s in case_lifecycle.settable_statuses(lifecycle_of(d.fields))]
-
-        def save(uow, me, values):
-            from caseterm.services import cases
-            from caseterm.services.lookup import case_by_number
-
-            return cases.set_status(uow, me, case_by_number(uow, number), values["choice"], values["note"])
-
-        self.app.push_screen(forms.ChoiceForm(self._write(save), title=f"Status of {number}", options=options),
+        status = lambda uow, me, case, v: _cases().set_status(uow, me, case, v["choice"], v["note"])  # noqa: E731
+        self.app.push_screen(forms.ChoiceForm(self._on_case(number, status), title=f"Status of {number}",
+                                              options=options),
                              self._after(number, "{number}: status changed"))
 
     def action_assign(self) -> None:
@@ -381,17 +381,16 @@ class WorkstationScreen(Screen):
         number = d.fields["number"]
         queue_id = next((qid for qid, name in self.gateway.queues() if name == d.fields["queue"]), None)
 
-        def save(uow, me, values):
-            from caseterm.services import cases
-            from caseterm.services.lookup import case_by_number, get_row
+        def assign(uow, me, case, v):
+            from caseterm.services.lookup import get_row
             from caseterm.store.models import Agent, Queue
 
-            queue = get_row(uow, Queue, values["queue_id"], "queue") if values["queue_id"] else None
-            owner = get_row(uow, Agent, values["owner_id"], "agent") if values["owner_id"] else None
-            return cases.assign_case(uow, me, case_by_number(uow, number), queue=queue, owner=owner) or True
+            queue = get_row(uow, Queue, v["queue_id"], "queue") if v["queue_id"] else None
+            owner = get_row(uow, Agent, v["owner_id"], "agent") if v["owner_id"] else None
+            return _cases().assign_case(uow, me, case, queue=queue, owner=owner) or True
 
         self.app.push_screen(
-            forms.AssignForm(self._write(save), queues=self.gateway.queues(), queue_id=queue_id,
+            forms.AssignForm(self._on_case(number, assign), queues=self.gateway.queues(), queue_id=queue_id,
                              load_agents=self.gateway.queue_agents, me_id=self.me.id),
             self._after(number, "{number} assigned"))
 
@@ -400,52 +399,34 @@ class WorkstationScreen(Screen):
             return
         number = d.fields["number"]
         kinds = [(s.label, s.value) for s in (StatusReason.PROBLEM_SOLVED, StatusReason.INFORMATION_PROVIDED)]
-
-        def save(uow, me, values):
-            from caseterm.services import cases
-            from caseterm.services.lookup import case_by_number
-
-            return cases.resolve_case(uow, me, case_by_number(uow, number), values["text"], values["choice"],
-                                      force=values["flag"])
-
+        resolve = lambda uow, me, case, v: _cases().resolve_case(  # noqa: E731
+            uow, me, case, v["text"], v["choice"], force=v["flag"])
         active_children = [n for n, state in d.children if state == "active"]
         flag = None
         if active_children and self.me.role in ("supervisor", "admin"):
             flag = f"Resolve although {len(active_children)} child case(s) are still active"
         self.app.push_screen(
-            forms.TextForm(self._write(save), title=f"Resolve {number}", label="Resolution: what solved it",
-                           name="resolution", choices=kinds, choice_label="Outcome", submit_label="Resolve",
-                           flag=flag),
+            forms.TextForm(self._on_case(number, resolve), title=f"Resolve {number}",
+                           label="Resolution: what solved it", name="resolution", choices=kinds,
+                           choice_label="Outcome", submit_label="Resolve", flag=flag),
             self._after(number, "{number} resolved"))
 
     def action_cancel_case(self) -> None:
         if (d := self._case_for("cancel")) is None:
             return
         number = d.fields["number"]
-
-        def save(uow, me, values):
-            from caseterm.services import cases
-            from caseterm.services.lookup import case_by_number
-
-            return cases.cancel_case(uow, me, case_by_number(uow, number), values["text"])
-
-        self.app.push_screen(forms.TextForm(self._write(save), title=f"Cancel {number}", label="Why (optional)",
-                                            multiline=False, submit_label="Cancel case"),
+        cancel = lambda uow, me, case, v: _cases().cancel_case(uow, me, case, v["text"])  # noqa: E731
+        self.app.push_screen(forms.TextForm(self._on_case(number, cancel), title=f"Cancel {number}",
+                                            label="Why (optional)", multiline=False, submit_label="Cancel case"),
                              self._after(number, "{number} cancelled"))
 
     def action_reopen(self) -> None:
         if (d := self._case_for("reopen")) is None:
             return
         number = d.fields["number"]
-
-        def save(uow, me, values):
-            from caseterm.services import cases
-            from caseterm.services.lookup import case_by_number
-
-            return cases.reopen_case(uow, me, case_by_number(uow, number), values["text"])
-
-        self.app.push_screen(forms.TextForm(self._write(save), title=f"Reopen {number}", label="Why (optional)",
-                                            multiline=False, submit_label="Reopen"),
+        reopen = lambda uow, me, case, v: _cases().reopen_case(uow, me, case, v["text"])  # noqa: E731
+        self.app.push_screen(forms.TextForm(self._on_case(number, reopen), title=f"Reopen {number}",
+                                            label="Why (optional)", multiline=False, submit_label="Reopen"),
                              self._after(number, "{number} reopened"))
 
     def action_merge(self) -> None:
@@ -453,18 +434,17 @@ class WorkstationScreen(Screen):
             return
         number = d.fields["number"]
 
-        def save(uow, me, values):
+        def merge(uow, me, case, v):
             from caseterm.errors import ValidationError
-            from caseterm.services import cases
             from caseterm.services.lookup import case_by_number
 
-            numbers = [n for n in values["text"].replace(",", " ").split() if n]
+            numbers = [n for n in v["text"].replace(",", " ").split() if n]
             if not numbers:
                 raise ValidationError("cases", "type the numbers of the duplicates, separated by spaces")
-            return cases.merge_cases(uow, me, case_by_number(uow, number), [case_by_number(uow, n) for n in numbers])
+            return _cases().merge_cases(uow, me, case, [case_by_number(uow, n) for n in numbers])
 
         self.app.push_screen(
-            forms.TextForm(self._write(save), title=f"Merge duplicates into {number}", name="cases",
+            forms.TextForm(self._on_case(number, merge), title=f"Merge duplicates into {number}", name="cases",
                            label="Duplicate case numbers (they become merged into this one)", multiline=False,
                            submit_label="Merge"),
             self._after(number, "Merged into {number}"))
@@ -474,16 +454,15 @@ class WorkstationScreen(Screen):
             return
         number = d.fields["number"]
 
-        def save(uow, me, values):
-            from caseterm.services import cases
+        def parent(uow, me, case, v):
             from caseterm.services.lookup import case_by_number
 
-            text = values["text"].strip()
-            return cases.link_parent(uow, me, case_by_number(uow, number), case_by_number(uow, text) if text else None)
+            text = v["text"].strip()
+            return _cases().link_parent(uow, me, case, case_by_number(uow, text) if text else None)
 
         self.app.push_screen(
-            forms.TextForm(self._write(save), title=f"Parent of {number}", name="parent", multiline=False,
-                           label="Parent case number (empty to clear)", initial=d.parent or ""),
+            forms.TextForm(self._on_case(number, parent), title=f"Parent of {number}", name="parent",
+                           multiline=False, label="Parent case number (empty to clear)", initial=d.parent or ""),
             self._after(number, "{number}: parent updated"))
 
     def action_new_case(self) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -13,6 +11,7 @@ from textual.widgets import Static
 from caseterm.domain import case_lifecycle
 from caseterm.domain.durations import format_duration
 from caseterm.domain.enums import CaseState, Priority, StatusReason
+from caseterm.domain.text import short_time as when
 from caseterm.store.queries import CaseDetail
 
 PRIORITY = {p.value: p.label for p in Priority}
@@ -26,10 +25,6 @@ def lifecycle_of(fields: dict) -> case_lifecycle.Lifecycle:
         resolved_at=fields["resolved_at"],
         merged_into=fields["merged_into"],
     )
-
-
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
 class CaseDetailPane(VerticalScroll, can_focus=True):
@@ -76,17 +71,8 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
         lines.add_row("Opened", f"{when(f['created_at'])} by {f['created_by'] or '—'}")
         if f["resolution"]:
             lines.add_row("Resolution", Text(f["resolution"]))
-        related = []
-        if detail.parent:
-            related.append(f"parent {detail.parent}")
-        if detail.children:
-            related.append("children " + ", ".join(f"{n} ({s})" for n, s in detail.children))
-        if detail.merged_into:
-            related.append(f"merged into {detail.merged_into}")
-        if detail.merged_in:
-            related.append("merged in: " + ", ".join(detail.merged_in))
-        if related:
-            lines.add_row("Related", Text("; ".join(related)))
+        if related := detail.related_summary():
+            lines.add_row("Related", Text(related))
         parts = [title, lines]
         if f["description"]:
             parts += [Text(""), Text(f["description"])]

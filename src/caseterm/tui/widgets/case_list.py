@@ -10,7 +10,6 @@ the last page). Only a jump to the middle (a dragged scrollbar) reads by offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
+from caseterm.domain.text import compact_age
 from caseterm.store.queries import CasePage, CaseRow, CaseView
 
 PAGE = 100  # rows per fetch
@@ -40,17 +40,6 @@ STATUS_SHORT = {
     "cancelled": "Cancelled",
     "merged": "Merged",
 }
-
-
-def age_text(since: datetime, now: datetime) -> str:
-    seconds = max(0, int((now - since).total_seconds()))
-    if seconds < 3_600:
-        return f"{seconds // 60}m"
-    if seconds < 2 * 86_400:
-        return f"{seconds // 3_600}h"
-    if seconds < 14 * 86_400:
-        return f"{seconds // 86_400}d"
-    return f"{seconds // 604_800}w"
 
 
 @dataclass(frozen=True)
@@ -177,7 +166,7 @@ class CaseList(ScrollView, can_focus=True):
             text = Text(columns.cells([
                 row.number, str(row.priority), row.title, row.customer_name,
                 STATUS_SHORT.get(row.status_reason, row.status_reason), row.owner_login or "—",
-                age_text(row.created_at, self.now()),
+                compact_age(row.created_at, self.now()),
             ]))
             if row.state != "active":
                 text.stylize(self.get_component_rich_style("case-list--closed"))
