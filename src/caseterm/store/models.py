@@ -181,6 +181,11 @@ class Case(SyncedRow, table=True):
         Index("ix_cases_state_resolved", "state", "deleted", "resolved_at", **_LIVE),
         Index("ix_cases_owner_resolved", "owner_id", "state", "deleted", "resolved_at", **_LIVE),
         Index("ix_cases_customer", "customer_id", "state"),
+        # few cases have a parent or were merged: index just those
+        Index("ix_cases_parent_id", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),
+              postgresql_where=text("parent_id IS NOT NULL")),
+        Index("ix_cases_merged_into_id", "merged_into_id", sqlite_where=text("merged_into_id IS NOT NULL"),
+              postgresql_where=text("merged_into_id IS NOT NULL")),
     )
 
     number: str = _str(32, unique=True)
@@ -199,8 +204,8 @@ class Case(SyncedRow, table=True):
     queue_id: Optional[uuid.UUID] = _fk("queues.id")
     owner_id: Optional[uuid.UUID] = _fk("agents.id")
     created_by_id: Optional[uuid.UUID] = _fk("agents.id")
-    parent_id: Optional[uuid.UUID] = _fk("cases.id", index=True)
-    merged_into_id: Optional[uuid.UUID] = _fk("cases.id", index=True)
+    parent_id: Optional[uuid.UUID] = _fk("cases.id")
+    merged_into_id: Optional[uuid.UUID] = _fk("cases.id")
     entitlement_id: Optional[uuid.UUID] = None
     # SLA instants (filled by the operations issue's SLA engine)
     first_response_due_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)

@@ -274,13 +274,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_customer', ['customer_id', 'state'], unique=False)
-        batch_op.create_index(batch_op.f('ix_cases_merged_into_id'), ['merged_into_id'], unique=False)
+        batch_op.create_index('ix_cases_merged_into_id', ['merged_into_id'], unique=False,
+                              sqlite_where=sa.text('merged_into_id IS NOT NULL'),
+                              postgresql_where=sa.text('merged_into_id IS NOT NULL'))
         batch_op.create_index('ix_cases_state_created', ['state', 'deleted', 'created_at'], unique=False, **LIVE)
         batch_op.create_index('ix_cases_queue_created', ['queue_id', 'state', 'deleted', 'created_at'], unique=False, **LIVE)
         batch_op.create_index('ix_cases_owner_created', ['owner_id', 'state', 'deleted', 'created_at'], unique=False, **LIVE)
         batch_op.create_index('ix_cases_owner_resolved', ['owner_id', 'state', 'deleted', 'resolved_at'], unique=False, **LIVE)
         batch_op.create_index('ix_cases_owner_sort', ['owner_id', 'state', 'deleted', 'priority', 'created_at'], unique=False, **LIVE)
-        batch_op.create_index(batch_op.f('ix_cases_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index('ix_cases_parent_id', ['parent_id'], unique=False,
+                              sqlite_where=sa.text('parent_id IS NOT NULL'),
+                              postgresql_where=sa.text('parent_id IS NOT NULL'))
         batch_op.create_index('ix_cases_queue_sort', ['queue_id', 'state', 'deleted', 'priority', 'created_at'], unique=False, **LIVE)
         batch_op.create_index('ix_cases_sort', ['deleted', 'priority', 'created_at'], unique=False, **LIVE)
         batch_op.create_index('ix_cases_state_resolved', ['state', 'deleted', 'resolved_at'], unique=False, **LIVE)
@@ -325,13 +329,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cases_state_sort')
         batch_op.drop_index('ix_cases_state_resolved')
         batch_op.drop_index('ix_cases_queue_sort')
-        batch_op.drop_index(batch_op.f('ix_cases_parent_id'))
+        batch_op.drop_index('ix_cases_parent_id')
         batch_op.drop_index('ix_cases_owner_sort')
         batch_op.drop_index('ix_cases_owner_resolved')
         batch_op.drop_index('ix_cases_owner_created')
         batch_op.drop_index('ix_cases_queue_created')
         batch_op.drop_index('ix_cases_state_created')
-        batch_op.drop_index(batch_op.f('ix_cases_merged_into_id'))
+        batch_op.drop_index('ix_cases_merged_into_id')
         batch_op.drop_index('ix_cases_customer')
 
     op.drop_table('cases')
