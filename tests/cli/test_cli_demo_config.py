@@ -172,3 +172,13 @@ def test_reopen_days_from_config(run, demo_db, sql, tmp_path):
     r = run("cases", "reopen", number, "again", "--override", db=demo_db, as_login="kadeyemi",
             env={"CASETERM_CONFIG": str(config)})
     assert r.code == 0, r.err
+
+
+def test_demo_on_a_new_machine_builds_in_the_data_dir_it_creates(run, tmp_path):
+    """`caseterm demo` as the README's first line runs it: no --db, no data dir yet."""
+    data = tmp_path / "fresh-home" / "data"
+    r = run("demo", "--scale", "50", "--now", NOW_TEXT, "--no-tui", env={"XDG_DATA_HOME": str(data)})
+    assert r.code == 0, r.err
+    store = data / "caseterm" / "demo.sqlite"
+    assert store.is_file()
+    assert f"Demo store ready: {store}" in r.out

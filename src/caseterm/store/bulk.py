@@ -31,6 +31,7 @@ class BulkLoader:
     def __enter__(self) -> BulkLoader:
         from caseterm.store import migrate
 
+        self.work.parent.mkdir(parents=True, exist_ok=True)  # a new user's data dir may not exist yet
         for leftover in (self.work, Path(f"{self.work}-wal"), Path(f"{self.work}-shm")):
             leftover.unlink(missing_ok=True)
         # Larger pages for a big store: fewer, fuller B-tree pages to write and sort into.
