@@ -49,6 +49,7 @@ def log_path() -> Path:
 class Settings:
     db: Path = field(default_factory=lambda: data_dir() / "caseterm.sqlite")
     agent: str = "admin"
+    agent_from: str | None = None  # where ``agent`` was set ("config file …", "environment"), if anywhere
     reopen_days: int = 30
     theme: str | None = None
     mode: str | None = None  # "workstation" or "counter"; None: by role (clerks get the counter)
@@ -78,6 +79,7 @@ def _apply(settings: Settings, raw: dict, where: str) -> None:
             settings.db = Path(str(value)).expanduser()
         elif key == "agent":
             settings.agent = str(value).strip()
+            settings.agent_from = where
             if not settings.agent:
                 raise ValidationError(f"agent in {where}", "must name an agent login (for example jdoe)")
         elif key == "reopen_days":

@@ -52,10 +52,7 @@ def db_given() -> bool:
 
 def agent_given() -> bool:
     """Whether ``--as``, CASETERM_AGENT or config.toml named the agent."""
-    import os
-
-    return bool(_state.get("agent_flag")) or bool(os.environ.get("CASETERM_AGENT")) or settings().source is not None \
-        and settings().agent != "admin"
+    return bool(_state.get("agent_flag")) or settings().agent_from is not None
 
 
 def console() -> Console:
