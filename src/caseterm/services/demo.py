@@ -310,181 +310,11 @@ def seed_demo(
         # Generated in a child process while this one writes (see _in_producer).
         by_state = {"active": 0, "resolved": 0, "cancelled": 0}
 
-        def case_batches():
-            # random.random() and int() cost a fraction of randrange()/choice() in CPython;
-            # a million cases make that the difference (same seed, same store)
-            rand = rng.random
-
-            def below(n: int) -> int:
-                return int(rand() * n)
-
-            def pick(seq):
-                return seq[int(rand() * len(seq))]
-
-            window = days * DAY
-            created = sorted(now_ts - 300 - below(window) for _ in range(cases))
-            pick_origin = _weighted(rng, _ORIGINS)
-            pick_priority = _weighted(rng, _PRIORITIES)
-            pick_active = _weighted(rng, _ACTIVE_STATUSES)
-            category_templates = {k: v for k, v in templates.items() if not k.startswith("_")}
-            generic = templates["_generic"]
-            recent_by_customer: dict[int, list[tuple[str, str, str]]] = {}  # customer index -> [(case id, number, state)]
-            case_rows: list[tuple] = []
-            act_rows: list[tuple] = []
-            batch = 20_000
-            pending = 0
-
-            def act(case_id, ts, kind, author, subject="", body="", direction="none", duration=None,
-                    visibility="internal", event=None, data=None):
-                at = fmt(ts)
-                act_rows.append((new_id(ts), 0, at, at, 0, case_id, kind, direction, subject, body, author, at,
-                                 duration, visibility, event, data, "[]"))
-
-            for seq, ts in enumerate(created, start=1):
-                age = now_ts - ts
-                ci = below(n_customers)
-                cust = customer_ids[ci]
-                owned = customer_assets[ci]
-                asset_id = product_idx = None
-                if owned and rand() < 0.75:
-                    asset_id, product_idx = pick(owned)
-                elif rand() < 0.6:
-                    product_idx = below(len(products))
-                product = products[product_idx] if product_idx is not None else None
-                template = pick(category_templates[product["category"]] if product else generic)
-                title = template["title"].replace("{product}", product["name"]) if product else template["title"]
-                origin = pick_origin()
-                priority = pick_priority()
-                kind = template["type"]
-                if origin == "field" or (product and product["category"] in _FIELD_CATEGORIES and rand() < 0.08):
-                    qi = 4
-                elif kind == "complaint" and ("return" in template["title"].lower() or "refund" in template["title"].lower()):
-                    qi = 2
-                elif not product and ("bill" in title.lower() or "invoice" in title.lower() or "charge" in title.lower()):
-                    qi = 3
-                elif product and product["category"] in _TECH_CATEGORIES:
-                    qi = 1
-                else:
-                    qi = 0
-                queue = queue_ids[qi]
-                category = category_ids[product["category"]] if product else category_ids[
-                    "Billing" if qi == 3 else pick(("Delivery", "Account"))]
-                creator = pick(creators)
-                # state by age: old cases are mostly finished
-                roll = rand()
-                if age > 14 * DAY:
-                    state = "resolved" if roll < 0.88 else "cancelled" if roll < 0.95 else "active"
-                elif age > 3 * DAY:
-                    state = "resolved" if roll < 0.6 else "cancelled" if roll < 0.65 else "active"
-                else:
-                    state = "resolved" if roll < 0.15 else "active"
-                status = pick_active() if state == "active" else (
-                    template["resolution_kind"] if state == "resolved" else "cancelled")
-                owner = None if state == "active" and status == "new" and rand() < 0.7 else pick(workers[qi])
-                if state == "active" and owner is None:
-                    status = "new"
-                case_id = new_id(ts)
-                number = f"CAS-{DEMO_DEVICE}-{seq:06d}"
-                parent_id = merged_into = None
-                earlier = recent_by_customer.get(ci)
-                if earlier and state != "resolved":
-                    # a duplicate of the customer's previous case, or a follow-up under an open one
-                    target_id, target_number, target_state = earlier[-1]
-                    if state == "cancelled" and rand() < 0.4:
-                        status, merged_into = "merged", (target_id, target_number)
-                    elif target_state == "active" and rand() < 0.15:
-                        parent_id = (target_id, target_number)
-                resolved_ts = cancelled_ts = None
-                resolution = None
-                end_ts = now_ts
-                if state == "resolved":
-                    resolved_ts = ts + min(age - 60, 1800 + below(10 * DAY))
-                    resolution = template["resolution"]
-                    end_ts = resolved_ts
-                elif state == "cancelled":
-                    cancelled_ts = ts + min(age - 60, 600 + below(3 * DAY))
-                    end_ts = cancelled_ts
-                reopened = state == "resolved" and rand() < 0.03 and resolved_ts - ts > 4 * DAY
-                desc = template["description"]
-                who = login_of[creator]
-
-                # timeline (shaped like services.cases writes it)
-                act(case_id, ts, "system", creator, "Created",
-                    f"Case created by {who} via {origin}; queue {QUEUES[qi][0]}",
-                    event="created", data=f'{{"origin":"{origin}","priority":{priority}}}')
-                if not full_timelines:
-                    pass  # benchmark scale: the created and closing events only
-                elif origin == "phone":
-                    act(case_id, ts, "phone_call", creator, "Incoming call", desc, "inbound", 120 + below(900))
-                elif origin == "email":
-                    act(case_id, ts, "email_in", None, title, desc, "inbound", visibility="customer")
-                step = max(60, (end_ts - ts) // 6)
-                t = ts + 60 + below(step)
-                if owner and full_timelines:
-                    act(case_id, min(t, end_ts), "system", creator, "Assigned",
-                        f"Assigned: owner nobody → {login_of[owner]}", event="assigned",
-                        data=f'{{"owner":"{login_of[owner]}","queue":null}}')
-                if full_timelines and owner and status != "new":
-                    t = min(t + 60 + below(step), end_ts)
-                    act(case_id, t, "system", owner, "Status changed",
-                        "Status Active (new) → Active (in progress)", event="status_changed",
-                        data='{"from":"new","to":"in_progress"}')
-                    notes = template["notes"] if state != "active" else template["notes"][: 1 + below(2)]
-                    for note in notes[: 3 if full_timelines else 1]:
-                        t = min(t + 60 + below(step), end_ts)
-                        act(case_id, t, "note", owner, "", note)
-                    if origin in ("email", "web") and rand() < 0.7:
-                        t = min(t + 60 + below(step), end_ts)
-                        act(case_id, t, "email_out", owner, f"Re: {title}",
-                            "Thank you for getting in touch. We are looking into this and will update you shortly.",
-                            "outbound", visibility="customer")
-                    if state == "active" and status not in ("new", "in_progress"):
-                        t = min(t + 60, end_ts)
-                        act(case_id, t, "system", owner, "Status changed",
-                            f"Status Active (in progress) → Active ({status.replace('_', ' ')})",
-                            event="status_changed", data=f'{{"from":"in_progress","to":"{status}"}}')
-                if reopened:
-                    first_resolved = ts + (resolved_ts - ts) // 3
-                    act(case_id, first_resolved, "system", owner or creator, "Resolved",
-                        f"Resolved ({status.replace('_', ' ')}) by {login_of[owner or creator]}: {resolution}",
-                        event="resolved", data=f'{{"forced":false,"kind":"{status}"}}')
-                    act(case_id, first_resolved + DAY, "system", owner or creator, "Reopened",
-                        f"Reopened by {login_of[owner or creator]} from Resolved ({status.replace('_', ' ')}): "
-                        "customer reports the problem is back", event="reopened",
-                        data=f'{{"from":"{status}","reason":"customer reports the problem is back"}}')
-                if state == "resolved":
-                    act(case_id, resolved_ts, "system", owner or creator, "Resolved",
-                        f"Resolved ({status.replace('_', ' ')}) by {login_of[owner or creator]}: {resolution}",
-                        event="resolved", data=f'{{"forced":false,"kind":"{status}"}}')
-                elif merged_into:
-                    act(case_id, cancelled_ts, "system", owner or creator, "Merged",
-                        f"Merged into {merged_into[1]} by {login_of[owner or creator]}", event="merged",
-                        data=f'{{"master":"{merged_into[1]}"}}')
-                elif state == "cancelled":
-                    act(case_id, cancelled_ts, "system", owner or creator, "Cancelled",
-                        f"Cancelled by {login_of[owner or creator]}: customer withdrew the request", event="cancelled",
-                        data='{"reason":"customer withdrew the request"}')
-                updated = fmt(end_ts if state != "active" else max(ts, min(t, now_ts)))
-                case_rows.append((
-                    case_id, 0, fmt(ts), updated, 0, number, title, desc, cust, None, asset_id,
-                    product["id"] if product else None, origin, kind, category, priority, state, status, queue, owner,
-                    creator, parent_id[0] if parent_id else None, merged_into[0] if merged_into else None,
-                    0, False, False, False, resolution, fmt(resolved_ts), fmt(cancelled_ts), 1 if reopened else 0,
-                    (pick((3, 4, 4, 5, 5, 5, 2, 1)) if state == "resolved" and rand() < 0.4 else None),
-                ))
-                recent = recent_by_customer.setdefault(ci, [])
-                recent.append((case_id, number, state))
-                if len(recent) > 3:
-                    recent.pop(0)
-                pending += 1
-                if len(case_rows) >= batch:
-                    yield case_rows, act_rows, pending
-                    case_rows, act_rows = [], []
-                    pending = 0
-            yield case_rows, act_rows, pending
 
         n_activities = 0
-        for case_rows, act_rows, written in _in_producer(case_batches):
+        ctx = _CaseContext(rng, days, now_ts, cases, templates, n_customers, customer_ids, customer_assets, products,
+                           queue_ids, category_ids, creators, workers, login_of, new_id, fmt, full_timelines)
+        for case_rows, act_rows, written in _in_producer(lambda: _case_batches(ctx)):
             bulk.insert("cases", CASE_COLUMNS, case_rows)
             bulk.insert("activities", ACTIVITY_COLUMNS, act_rows)
             n_activities += len(act_rows)
@@ -503,6 +333,210 @@ def seed_demo(
 
 
 AGENTS_BY_LOGIN = {a[0]: a for a in AGENTS}
+
+
+@dataclass
+class _CaseContext:
+    """What the case generator needs from the rest of the build (it runs in a child process)."""
+
+    rng: random.Random
+    days: int
+    now_ts: int
+    cases: int
+    templates: dict
+    n_customers: int
+    customer_ids: list
+    customer_assets: list
+    products: list
+    queue_ids: list
+    category_ids: dict
+    creators: list
+    workers: dict
+    login_of: dict
+    new_id: Callable[[int], str]
+    fmt: Callable[[int | None], str | None]
+    full_timelines: bool
+
+
+def _case_batches(ctx: _CaseContext):
+    """Yield (case rows, activity rows, cases in the batch), 20,000 cases at a time, each
+    case with a timeline shaped like the one services.cases writes."""
+    (rng, days, now_ts, cases, templates, n_customers, customer_ids, customer_assets, products, queue_ids,
+     category_ids, creators, workers, login_of, new_id, fmt, full_timelines) = (
+        ctx.rng, ctx.days, ctx.now_ts, ctx.cases, ctx.templates, ctx.n_customers, ctx.customer_ids,
+        ctx.customer_assets, ctx.products, ctx.queue_ids, ctx.category_ids, ctx.creators, ctx.workers,
+        ctx.login_of, ctx.new_id, ctx.fmt, ctx.full_timelines)
+    # random.random() and int() cost a fraction of randrange()/choice() in CPython;
+    # a million cases make that the difference (same seed, same store)
+    rand = rng.random
+
+    def below(n: int) -> int:
+        return int(rand() * n)
+
+    def pick(seq):
+        return seq[int(rand() * len(seq))]
+
+    window = days * DAY
+    created = sorted(now_ts - 300 - below(window) for _ in range(cases))
+    pick_origin = _weighted(rng, _ORIGINS)
+    pick_priority = _weighted(rng, _PRIORITIES)
+    pick_active = _weighted(rng, _ACTIVE_STATUSES)
+    category_templates = {k: v for k, v in templates.items() if not k.startswith("_")}
+    generic = templates["_generic"]
+    recent_by_customer: dict[int, list[tuple[str, str, str]]] = {}  # customer index -> [(case id, number, state)]
+    case_rows: list[tuple] = []
+    act_rows: list[tuple] = []
+    batch = 20_000
+    pending = 0
+
+    def act(case_id, ts, kind, author, subject="", body="", direction="none", duration=None,
+            visibility="internal", event=None, data=None):
+        at = fmt(ts)
+        act_rows.append((new_id(ts), 0, at, at, 0, case_id, kind, direction, subject, body, author, at,
+                         duration, visibility, event, data, "[]"))
+
+    for seq, ts in enumerate(created, start=1):
+        age = now_ts - ts
+        ci = below(n_customers)
+        cust = customer_ids[ci]
+        owned = customer_assets[ci]
+        asset_id = product_idx = None
+        if owned and rand() < 0.75:
+            asset_id, product_idx = pick(owned)
+        elif rand() < 0.6:
+            product_idx = below(len(products))
+        product = products[product_idx] if product_idx is not None else None
+        template = pick(category_templates[product["category"]] if product else generic)
+        title = template["title"].replace("{product}", product["name"]) if product else template["title"]
+        origin = pick_origin()
+        priority = pick_priority()
+        kind = template["type"]
+        if origin == "field" or (product and product["category"] in _FIELD_CATEGORIES and rand() < 0.08):
+            qi = 4
+        elif kind == "complaint" and ("return" in template["title"].lower() or "refund" in template["title"].lower()):
+            qi = 2
+        elif not product and ("bill" in title.lower() or "invoice" in title.lower() or "charge" in title.lower()):
+            qi = 3
+        elif product and product["category"] in _TECH_CATEGORIES:
+            qi = 1
+        else:
+            qi = 0
+        queue = queue_ids[qi]
+        category = category_ids[product["category"]] if product else category_ids[
+            "Billing" if qi == 3 else pick(("Delivery", "Account"))]
+        creator = pick(creators)
+        # state by age: old cases are mostly finished
+        roll = rand()
+        if age > 14 * DAY:
+            state = "resolved" if roll < 0.88 else "cancelled" if roll < 0.95 else "active"
+        elif age > 3 * DAY:
+            state = "resolved" if roll < 0.6 else "cancelled" if roll < 0.65 else "active"
+        else:
+            state = "resolved" if roll < 0.15 else "active"
+        status = pick_active() if state == "active" else (
+            template["resolution_kind"] if state == "resolved" else "cancelled")
+        owner = None if state == "active" and status == "new" and rand() < 0.7 else pick(workers[qi])
+        if state == "active" and owner is None:
+            status = "new"
+        case_id = new_id(ts)
+        number = f"CAS-{DEMO_DEVICE}-{seq:06d}"
+        parent_id = merged_into = None
+        earlier = recent_by_customer.get(ci)
+        if earlier and state != "resolved":
+            # a duplicate of the customer's previous case, or a follow-up under an open one
+            target_id, target_number, target_state = earlier[-1]
+            if state == "cancelled" and rand() < 0.4:
+                status, merged_into = "merged", (target_id, target_number)
+            elif target_state == "active" and rand() < 0.15:
+                parent_id = (target_id, target_number)
+        resolved_ts = cancelled_ts = None
+        resolution = None
+        end_ts = now_ts
+        if state == "resolved":
+            resolved_ts = ts + min(age - 60, 1800 + below(10 * DAY))
+            resolution = template["resolution"]
+            end_ts = resolved_ts
+        elif state == "cancelled":
+            cancelled_ts = ts + min(age - 60, 600 + below(3 * DAY))
+            end_ts = cancelled_ts
+        reopened = state == "resolved" and rand() < 0.03 and resolved_ts - ts > 4 * DAY
+        desc = template["description"]
+        who = login_of[creator]
+
+        # timeline (shaped like services.cases writes it)
+        act(case_id, ts, "system", creator, "Created",
+            f"Case created by {who} via {origin}; queue {QUEUES[qi][0]}",
+            event="created", data=f'{{"origin":"{origin}","priority":{priority}}}')
+        if not full_timelines:
+            pass  # benchmark scale: the created and closing events only
+        elif origin == "phone":
+            act(case_id, ts, "phone_call", creator, "Incoming call", desc, "inbound", 120 + below(900))
+        elif origin == "email":
+            act(case_id, ts, "email_in", None, title, desc, "inbound", visibility="customer")
+        step = max(60, (end_ts - ts) // 6)
+        t = ts + 60 + below(step)
+        if owner and full_timelines:
+            act(case_id, min(t, end_ts), "system", creator, "Assigned",
+                f"Assigned: owner nobody → {login_of[owner]}", event="assigned",
+                data=f'{{"owner":"{login_of[owner]}","queue":null}}')
+        if full_timelines and owner and status != "new":
+            t = min(t + 60 + below(step), end_ts)
+            act(case_id, t, "system", owner, "Status changed",
+                "Status Active (new) → Active (in progress)", event="status_changed",
+                data='{"from":"new","to":"in_progress"}')
+            notes = template["notes"] if state != "active" else template["notes"][: 1 + below(2)]
+            for note in notes[: 3 if full_timelines else 1]:
+                t = min(t + 60 + below(step), end_ts)
+                act(case_id, t, "note", owner, "", note)
+            if origin in ("email", "web") and rand() < 0.7:
+                t = min(t + 60 + below(step), end_ts)
+                act(case_id, t, "email_out", owner, f"Re: {title}",
+                    "Thank you for getting in touch. We are looking into this and will update you shortly.",
+                    "outbound", visibility="customer")
+            if state == "active" and status not in ("new", "in_progress"):
+                t = min(t + 60, end_ts)
+                act(case_id, t, "system", owner, "Status changed",
+                    f"Status Active (in progress) → Active ({status.replace('_', ' ')})",
+                    event="status_changed", data=f'{{"from":"in_progress","to":"{status}"}}')
+        if reopened:
+            first_resolved = ts + (resolved_ts - ts) // 3
+            act(case_id, first_resolved, "system", owner or creator, "Resolved",
+                f"Resolved ({status.replace('_', ' ')}) by {login_of[owner or creator]}: {resolution}",
+                event="resolved", data=f'{{"forced":false,"kind":"{status}"}}')
+            act(case_id, first_resolved + DAY, "system", owner or creator, "Reopened",
+                f"Reopened by {login_of[owner or creator]} from Resolved ({status.replace('_', ' ')}): "
+                "customer reports the problem is back", event="reopened",
+                data=f'{{"from":"{status}","reason":"customer reports the problem is back"}}')
+        if state == "resolved":
+            act(case_id, resolved_ts, "system", owner or creator, "Resolved",
+                f"Resolved ({status.replace('_', ' ')}) by {login_of[owner or creator]}: {resolution}",
+                event="resolved", data=f'{{"forced":false,"kind":"{status}"}}')
+        elif merged_into:
+            act(case_id, cancelled_ts, "system", owner or creator, "Merged",
+                f"Merged into {merged_into[1]} by {login_of[owner or creator]}", event="merged",
+                data=f'{{"master":"{merged_into[1]}"}}')
+        elif state == "cancelled":
+            act(case_id, cancelled_ts, "system", owner or creator, "Cancelled",
+                f"Cancelled by {login_of[owner or creator]}: customer withdrew the request", event="cancelled",
+                data='{"reason":"customer withdrew the request"}')
+        updated = fmt(end_ts if state != "active" else max(ts, min(t, now_ts)))
+        case_rows.append((
+            case_id, 0, fmt(ts), updated, 0, number, title, desc, cust, None, asset_id,
+            product["id"] if product else None, origin, kind, category, priority, state, status, queue, owner,
+            creator, parent_id[0] if parent_id else None, merged_into[0] if merged_into else None,
+            0, False, False, False, resolution, fmt(resolved_ts), fmt(cancelled_ts), 1 if reopened else 0,
+            (pick((3, 4, 4, 5, 5, 5, 2, 1)) if state == "resolved" and rand() < 0.4 else None),
+        ))
+        recent = recent_by_customer.setdefault(ci, [])
+        recent.append((case_id, number, state))
+        if len(recent) > 3:
+            recent.pop(0)
+        pending += 1
+        if len(case_rows) >= batch:
+            yield case_rows, act_rows, pending
+            case_rows, act_rows = [], []
+            pending = 0
+    yield case_rows, act_rows, pending
 
 
 def _in_producer(make_batches):
