@@ -79,6 +79,7 @@ def fill_every_table(path: Path, rows_per_table: int = 3) -> dict[str, list[tupl
     written: dict[str, list[tuple]] = {}
     tables = [r[0] for r in conn.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT LIKE 'customer_search%' "  # the FTS index and its shadow tables (derived)
         "AND name NOT IN ('alembic_version', 'case_counts')")]
     for table in tables:
         cols = conn.execute(f"PRAGMA table_info({table})").fetchall()

@@ -47,10 +47,11 @@ def _root(
 
 
 def _register() -> None:
-    from caseterm.cli import cases, customers, demo
+    from caseterm.cli import cases, customers, demo, kb
 
     app.add_typer(cases.app, name="cases")
     app.add_typer(customers.app, name="customers")
+    app.add_typer(kb.app, name="kb")
     app.command("demo")(demo.demo)
     app.command("config-path")(context.show_config_path)
 

@@ -61,7 +61,8 @@ def demo(
             f"{summary.by_state.get('resolved', 0):,} resolved, {summary.by_state.get('cancelled', 0):,} cancelled) "
             f"with {summary.activities:,} timeline entries")
     c.print(f"  {summary.customers:,} customers, {summary.orders:,} orders, {summary.assets:,} assets, "
-            f"{summary.products} products, {summary.agents} agents in {summary.queues} queues")
+            f"{summary.products} products, {summary.agents} agents in {summary.queues} queues, "
+            f"{summary.articles} knowledge articles")
     c.print(f"  built in {summary.seconds:.1f} s ({rate:,.0f} cases/s)", style="dim")
     _open(path, no_tui)
 

@@ -298,6 +298,12 @@ def resolve_case(
         permissions.require(actor.role, "force_resolve_parent")
     lifecycle.check_parent_resolvable([c.number for c in children], force, subject=case.number)
     _apply_lifecycle(uow, actor, case, lc, "resolve_case")
+    # the articles linked to the case helped resolve it (reports count them)
+    from caseterm.store.models import CaseArticle
+
+    for link in uow.session.exec(select(CaseArticle).where(CaseArticle.case_id == case.id,
+                                                           CaseArticle.deleted == False)).all():  # noqa: E712
+        uow.update(link, actor.id, "resolve_case", helped=True)
     body = f"Resolved ({target.label.lower()}) by {actor.login}: {case.resolution}"
     if children:
         body += f" (forced with {len(children)} active child case(s))"

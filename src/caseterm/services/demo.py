@@ -95,6 +95,7 @@ class DemoSummary:
     queues: int = 0
     cases: int = 0
     activities: int = 0
+    articles: int = 0
     by_state: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -324,7 +325,7 @@ def seed_demo(
                 progress(written)
         bulk.execute("INSERT OR REPLACE INTO number_sequences (prefix, next_value) VALUES ('CAS', ?)", [cases + 1])
         bulk.execute("UPDATE agents SET created_at = ?, updated_at = ? WHERE id = ?", [stamp, stamp, admin_id])
-        bulk.finish()
+        bulk.finish(before_rename=lambda work: _load_articles(work, summary))
     summary.cases = cases
     summary.activities = n_activities
     summary.by_state = by_state
@@ -333,6 +334,27 @@ def seed_demo(
 
 
 AGENTS_BY_LOGIN = {a[0]: a for a in AGENTS}
+
+
+def _load_articles(work: Path, summary: DemoSummary) -> None:
+    """Publish the shipped knowledge articles (data/kb) through the services, as admin.
+
+    Like the rest of the demo they are a baseline, not local work: their outbox ops are
+    dropped. No search index is touched here; the first search builds it beside the store."""
+    from caseterm.services import kb
+    from caseterm.store.uow import LocalStore, UnitOfWork
+
+    folder = data_dir() / "kb"
+    if not folder.is_dir():
+        return
+    store = LocalStore.open(work)
+    try:
+        report = kb.import_paths(lambda: UnitOfWork(store.engine, store.clock, store.settings), "admin", [folder])
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM outbox")
+    finally:
+        store.close()
+    summary.articles = len(report.created) + len(report.updated) + len(report.unchanged)
 
 
 @dataclass

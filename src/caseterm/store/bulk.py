@@ -67,7 +67,9 @@ class BulkLoader:
     def execute(self, sql: str, params: Sequence = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
 
-    def finish(self, progress=None) -> None:
+    def finish(self, progress=None, before_rename=None) -> None:
+        """Build the indexes and statistics, then put the file in place. ``before_rename(path)``
+        may still write to the work file (through the services) before it becomes the store."""
         conn = self.conn
         conn.execute("COMMIT")
         for kind, _name, sql in self._saved_ddl:
@@ -81,6 +83,10 @@ class BulkLoader:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.close()
         self.conn = None
+        if before_rename is not None:
+            before_rename(self.work)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{self.target}{suffix}").unlink(missing_ok=True)
         os.replace(self.work, self.target)
 
     def __exit__(self, exc_type, exc, tb) -> None:

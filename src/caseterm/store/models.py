@@ -243,6 +243,53 @@ class Activity(SyncedRow, table=True):
     attachments: list = Field(default_factory=list, sa_type=JsonText)
 
 
+# --- knowledge base --------------------------------------------------------------------------------
+
+
+class KbArticle(SyncedRow, table=True):
+    """One revision of a knowledge article. Revisions share the ``number`` (KA-…); a new
+    draft revision of a published article points at it with ``supersedes_id``."""
+
+    __tablename__ = "kb_articles"
+    __table_args__ = (
+        UniqueConstraint("number", "revision"),
+        Index("ix_kb_articles_state", "state"),
+        Index("ix_kb_articles_slug", "slug"),
+    )
+
+    number: str = _str(32)
+    revision: int = Field(default=1)
+    slug: Optional[str] = _str(120, default=None)  # the file name it was imported from
+    title: str = _str(200)
+    body: str = Field(default="", sa_type=Text)  # Markdown
+    keywords: list = Field(default_factory=list, sa_type=JsonText)
+    product_id: Optional[uuid.UUID] = _fk("products.id")
+    category: str = _str(80, default="")
+    language: str = _str(8, default="en")
+    state: str = _str(16, default="draft")
+    author_id: Optional[uuid.UUID] = _fk("agents.id")
+    reviewer_id: Optional[uuid.UUID] = _fk("agents.id")
+    review_comment: Optional[str] = Field(default=None, sa_type=Text)
+    supersedes_id: Optional[uuid.UUID] = _fk("kb_articles.id")
+    published_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    expires_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    views: int = Field(default=0)
+    helpful: int = Field(default=0)
+    not_helpful: int = Field(default=0)
+
+
+class CaseArticle(SyncedRow, table=True):
+    """An article linked to a case; ``helped`` is set when the case is resolved with it."""
+
+    __tablename__ = "case_articles"
+    __table_args__ = (UniqueConstraint("case_id", "article_id"),)
+
+    case_id: uuid.UUID = Field(foreign_key="cases.id", index=True)
+    article_id: uuid.UUID = Field(foreign_key="kb_articles.id", index=True)
+    linked_by_id: Optional[uuid.UUID] = _fk("agents.id")
+    helped: bool = Field(default=False)
+
+
 # --- sync bookkeeping (local store only) --------------------------------------------------------
 
 
@@ -299,4 +346,5 @@ class NumberSequence(SQLModel, table=True):
 
 SYNCED_TABLES: tuple[type[SyncedRow], ...] = (
     Customer, Product, SalesOrder, SalesOrderLine, Asset, Agent, Queue, QueueMember, Category, Case, Activity,
+    KbArticle, CaseArticle,
 )

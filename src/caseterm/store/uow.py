@@ -36,12 +36,14 @@ class StoreSettings:
 
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, clock: Clock, settings: StoreSettings) -> None:
+    def __init__(self, engine: Engine, clock: Clock, settings: StoreSettings, path: Path | None = None) -> None:
         self.engine = engine
+        self.path = path  # the store file, for things kept beside it (search indexes)
         self.clock = clock
         self.settings = settings
         self.session: Session | None = None
         self._device_code: str | None = None
+        self._after_commit: list = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = Session(self.engine, expire_on_commit=False)
@@ -50,14 +52,25 @@ class UnitOfWork:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.session is not None
+        committed = False
         try:
             if exc_type is None:
                 self.session.commit()
+                committed = True
             else:
                 self.session.rollback()
         finally:
             self.session.close()
             self.session = None
+        callbacks, self._after_commit = self._after_commit, []
+        if committed:
+            for callback in callbacks:
+                callback()
+
+    def after_commit(self, callback) -> None:
+        """Run ``callback()`` once this transaction has committed (never if it rolls back):
+        for work outside the database, like keeping a search index in step."""
+        self._after_commit.append(callback)
 
     # --- helpers services use ---------------------------------------------------------------
 
@@ -169,7 +182,7 @@ class LocalStore:
         return self._engine
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self.clock, self.settings)
+        return UnitOfWork(self.engine, self.clock, self.settings, self.path)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -1,0 +1,1 @@
+"""Search indexes kept beside the store (whoosh): knowledge articles, later resolved cases."""
