@@ -1,7 +1,8 @@
-"""``caseterm kb …``: import, export, list and show knowledge articles."""
+"""``caseterm kb …``: import, export, list, show, search and reindex knowledge articles."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +11,7 @@ import typer
 from caseterm.cli import context
 from caseterm.cli.output import print_json, when
 
-app = typer.Typer(help="Knowledge-base articles: import, export, list, show.", no_args_is_help=True,
+app = typer.Typer(help="Knowledge-base articles: import, export, list, show, search, reindex.", no_args_is_help=True,
                   rich_markup_mode=None)
 
 
@@ -122,3 +123,126 @@ def show(number: Annotated[str, typer.Argument(help="Article number, e.g. KA-DEM
     from rich.markdown import Markdown
 
     c.print(Markdown(doc.body))
+
+
+# --- search -----------------------------------------------------------------------------------
+
+
+def _index_progress(label: str, threshold: int = 500):
+    """A ``progress(done, total)`` callback for kb_index that shows a rich bar on stderr once
+    a rebuild of at least ``threshold`` articles starts, and a ``stop()`` to call after."""
+    state: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if total < threshold:
+            return
+        if "bar" not in state:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           console=context.err_console(), transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(label, total=total)
+        state["bar"].update(state["task"], completed=done, total=total)
+
+    def stop() -> None:
+        if "bar" in state:
+            state.pop("bar").stop()
+
+    progress.stop = stop  # type: ignore[attr-defined]
+    return progress
+
+
+def _check_filters(conn, product: Optional[str], category: Optional[str]) -> None:
+    from caseterm.errors import ValidationError
+
+    if product is not None:
+        if not product.strip():
+            raise ValidationError("--product", "give a product SKU, e.g. NV-KT-1001")
+        if not conn.execute("SELECT 1 FROM products WHERE upper(sku) = upper(?) AND deleted = 0",
+                            (product.strip(),)).fetchone():
+            raise ValidationError("--product", f"no product with SKU '{product.strip()}'")
+    if category is not None:
+        known = sorted({r[0] for r in conn.execute(
+            "SELECT DISTINCT category FROM kb_articles WHERE state = 'published' AND deleted = 0 AND category != ''")})
+        wanted = " ".join(category.split()).lower()
+        if wanted not in {k.lower() for k in known}:
+            raise ValidationError("--category", f"no published articles in category '{category.strip()}'; "
+                                                f"categories: {', '.join(known) or 'none yet'}")
+
+
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help='Words to look for; "quoted words" must appear together.')],
+    product: Annotated[Optional[str], typer.Option("--product", help="Only articles about this product (SKU).")] = None,
+    category: Annotated[Optional[str], typer.Option("--category", help="Only articles in this category.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many articles (1-100).")] = 10,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Search the published articles, best first: title matches rank above body matches,
+    words match in any form (descale, descaling) and typos are corrected ("did you mean").
+    Snippets mark the matched words «like this»."""
+    from caseterm.errors import ValidationError
+    from caseterm.search import kb_index
+
+    if not 1 <= limit <= kb_index.MAX_LIMIT:
+        raise ValidationError("--limit", f"must be from 1 to {kb_index.MAX_LIMIT}")
+    conn = context.read_conn()
+    _check_filters(conn, product, category)
+    progress = _index_progress("Building the search index")
+    try:
+        result = kb_index.search(context.settings().db, query, product=product, category=category, limit=limit,
+                                 progress=progress)
+    finally:
+        progress.stop()
+    if as_json:
+        print_json(result.to_dict())
+        return
+    from rich.text import Text
+
+    c = context.console()
+    if result.suggestion:
+        c.print(f'did you mean "{result.suggestion}"?' + (" (showing its results)" if result.hits else ""))
+    if not result.hits:
+        c.print(f"No published article matches '{result.query}'.")
+        return
+    for hit in result.hits:
+        line = Text()
+        line.append(hit.number, style="bold")
+        line.append("  ")
+        line.append(hit.title, style="bold")
+        extra = " · ".join(x for x in (hit.product, hit.category) if x)
+        if extra:
+            line.append(f"  ({extra})", style="dim")
+        c.print(line)
+        snippet = Text("  ")
+        for i, part in enumerate(re.split(f"({re.escape(kb_index.MARK_START)}[^{kb_index.MARK_END}]*"
+                                          f"{re.escape(kb_index.MARK_END)})", hit.snippet)):
+            snippet.append(part, style="bold yellow" if i % 2 else None)
+        c.print(snippet)
+    c.print(f"{len(result.hits)} of {result.total} matching article(s)", style="dim")
+
+
+@app.command("reindex")
+def reindex(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Rebuild the search index of the published articles from scratch. It is kept current
+    by itself (and repaired when found stale or damaged); use this after restoring or
+    copying a store, or when searches look wrong."""
+    import time
+
+    from caseterm.search import kb_index
+
+    context.read_conn()  # the store exists and is current
+    db = context.settings().db
+    progress = _index_progress("Indexing articles")
+    started = time.perf_counter()
+    try:
+        count = kb_index.rebuild(db, progress=progress)
+    finally:
+        progress.stop()
+    seconds = time.perf_counter() - started
+    path = kb_index.index_path(db)
+    if as_json:
+        print_json({"articles": count, "seconds": round(seconds, 3), "index": str(path)})
+        return
+    context.console().print(f"{count} published article(s) indexed in {seconds:.1f} s ({path})")

@@ -92,6 +92,8 @@ class WorkstationScreen(Screen):
                 tooltip="Sort the queue: the view's own order → newest first → oldest first"),
         Binding("u", "customer_360", "Customer", id="case.customer_360",
                 tooltip="Customer 360: profile, assets, orders and every case of this case's customer"),
+        Binding("ctrl+k,f4", "knowledge", "Knowledge", id="case.knowledge",
+                tooltip="Search the knowledge base (from a case: its title, and link articles to it)"),
         Binding("f", "find_customer", "Find customer", show=False, id="customer.find",
                 tooltip="Find a customer by name, email, phone, order or serial and open their 360"),
         Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
@@ -298,6 +300,18 @@ class WorkstationScreen(Screen):
             self.notify("Pick a case first (j/k in the queue).", severity="warning")
             return
         self.app.push_screen(Customer360Screen(self.gateway, self.detail.fields["customer_id"]), self._open_from_360)
+
+    def action_knowledge(self) -> None:
+        from caseterm.tui.screens.kb import KbScreen
+
+        number = self.detail.fields["number"] if self.detail else None
+        query = self.detail.fields["title"] if self.detail else ""
+
+        def back(_result) -> None:
+            if number:
+                self._load_detail(number)  # links show on the timeline
+
+        self.app.push_screen(KbScreen(self.gateway, self.me, case_number=number, query=query), back)
 
     def action_find_customer(self) -> None:
         def found(customer_id: str | None) -> None:
