@@ -12,18 +12,24 @@ straight into a caseterm store (``$CASETERM_BENCH_DIR/kb-<N>.sqlite``, reused wh
 the same corpus) as published articles; no services run for the load.
 
 Measured:
-  whoosh  kb_index.rebuild (articles/s), then kb_index.search(store, q, limit=10) — the
-          warm path the TUI and a long-lived process take (cached searcher, store checked
-          by PRAGMA data_version) — and, once, a cold search in a fresh process (the CLI).
-  FTS5    a contentless-free FTS5 table (tokenize 'porter unicode61') over the same plain
-          text (title, keywords, body), bm25 weights 3/2/1 like whoosh's field boosts,
-          snippet() with the same markers; the query is the words OR-ed (like whoosh), top
-          10 plus the count of matches (whoosh reports the total too).
+  whoosh  kb_index.rebuild (articles/s, with its helper processes), then
+          kb_index.search(store, q, limit=10) as a long-lived process (the TUI) runs it: open
+          searcher, store checked by PRAGMA data_version, its term-view cache (decoded,
+          impact-sorted posting lists; 64 MiB) warm for the words seen before. Measured
+          twice: as is, and with that cache emptied before every query (each word decoded
+          from the index again: the first search for a word). Once, a search in a fresh
+          process (the CLI: opens the index, checks the stamp).
+  FTS5    an FTS5 table (tokenize 'porter unicode61') over the same plain text (title,
+          keywords, body), bm25 weights 4/2/1 like whoosh's section weights, snippet() with
+          the same markers; the query is the words OR-ed (like whoosh), top 10, plus the
+          count of matches (whoosh reports the total too) — and without the count.
   change  a published article revised through services.kb (revise, edit, submit, approve)
           with a new word; time from the commit starting until search finds the word,
           split into articles_changed and the search that follows.
   quality tests/search/kb_eval.json (agent queries → expected slug): MRR and recall@3 for
-          both engines, on the 64 demo articles alone and on the whole bench corpus.
+          both engines, on the 64 demo articles alone, and on the whole bench corpus by
+          topic (there the expected article has ~N/64 recombined near-copies; any of them
+          counts).
 
 Each latency figure: ≥ 300 queries (1–3 words drawn from the corpus titles and keywords,
 seeded) after a warm-up, timed with time.perf_counter. Prints figures; asserts nothing.
@@ -169,9 +175,10 @@ def corpus_store(n: int, rebuild: bool) -> tuple[Path, list[dict]]:
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()
-    sizes = sorted(len(a["body"].encode()) for a in articles[64:]) or [0]
-    print(f"store: {path} (built in {time.perf_counter() - started:.1f} s; {n:,} published articles, synthetic "
-          f"bodies {sizes[0]:,}–{sizes[-1]:,} bytes, median {sizes[len(sizes) // 2]:,})")
+    sizes = sorted(len(a["body"].encode()) for a in articles[64:])
+    sized = (f", synthetic bodies {sizes[0]:,}–{sizes[-1]:,} bytes, median {sizes[len(sizes) // 2]:,}"
+             if sizes else "")
+    print(f"store: {path} (built in {time.perf_counter() - started:.1f} s; {n:,} published articles{sized})")
     return path, articles
 
 
@@ -211,7 +218,7 @@ def fts_match(query: str) -> str:
     return " OR ".join(parts)
 
 
-_FTS_TOP = ("SELECT number, title, snippet(kb_fts, 2, '«', '»', '…', 32), bm25(kb_fts, 3.0, 2.0, 1.0) AS rank, "
+_FTS_TOP = ("SELECT number, title, snippet(kb_fts, 2, '«', '»', '…', 32), bm25(kb_fts, 4.0, 2.0, 1.0) AS rank, "
             "slug FROM kb_fts WHERE kb_fts MATCH ? ORDER BY rank LIMIT ?")
 _FTS_COUNT = "SELECT count(*) FROM kb_fts WHERE kb_fts MATCH ?"
 
@@ -253,12 +260,21 @@ def timed(fn: Callable[[str], object], queries: list[str]) -> list[float]:
     return out
 
 
-def evaluate(slug_ranks: Callable[[str], list[str]], cases: list[dict]) -> tuple[float, float, list[str]]:
-    """(MRR over the top 10, recall@3, the queries that missed the top 3)."""
+def topic(slug: str) -> str:
+    """The demo article a synthetic one was made from ("kitchen-kettle-descaling-v12" → …)."""
+    return re.sub(r"-v\d+$", "", slug)
+
+
+def evaluate(slug_ranks: Callable[[str], list[str]], cases: list[dict],
+             by_topic: bool = False) -> tuple[float, float, list[str]]:
+    """(MRR over the top 10, recall@3, the queries that missed the top 3). ``by_topic``: a
+    synthetic article made from the expected one counts as the expected one."""
     rr = hits = 0.0
     missed = []
     for case in cases:
         ranks = slug_ranks(case["query"])
+        if by_topic:
+            ranks = [topic(r) for r in ranks]
         rank = ranks.index(case["expected"]) + 1 if case["expected"] in ranks else None
         rr += 1.0 / rank if rank else 0.0
         if rank and rank <= 3:
@@ -346,27 +362,35 @@ def main() -> None:
     indexed = kb_index.rebuild(store)
     whoosh_build = time.perf_counter() - t0
     size = sum(f.stat().st_size for f in kb_index.index_path(store).rglob("*") if f.is_file())
+    segments = len(list(kb_index.index_path(store).glob("*.seg")))
     fts_path = c.bench_dir() / f"kb-{n}.fts.sqlite"
     fts, fts_build = build_fts(fts_path, store)
     print(f"indexing: whoosh {indexed:,} in {whoosh_build:.1f} s = {indexed / whoosh_build:,.0f} articles/s "
-          f"(index {size / 2**20:.0f} MiB); FTS5 {indexed:,} in {fts_build:.1f} s = {indexed / fts_build:,.0f} "
-          f"articles/s ({fts_path.stat().st_size / 2**20:.0f} MiB)")
+          f"(index {size / 2**20:.0f} MiB, {segments} segments); FTS5 {indexed:,} in {fts_build:.1f} s = "
+          f"{indexed / fts_build:,.0f} articles/s ({fts_path.stat().st_size / 2**20:.0f} MiB)")
 
     # latency
     queries = sample_queries(articles, QUERIES + WARMUP)
     print(f"queries: {QUERIES} of 1–3 words (e.g. {queries[0]!r}, {queries[1]!r}, {queries[2]!r}), limit 10, "
           f"after {WARMUP} warm-up queries")
     totals = []
+    kb_index.search(store, "warm up")  # opens the index and checks the stamp once
+    kb_index._views.clear()
     whoosh_t = timed(lambda q: totals.append(kb_index.search(store, q, limit=10).total), queries)
+    views_mib = kb_index._views.size / 2**20
+    whoosh_cold_t = timed(lambda q: (kb_index._views.clear(), kb_index.search(store, q, limit=10)), queries)
     fts_t = timed(lambda q: fts_search(fts, q), queries)
     fts_top_t = timed(lambda q: fts_search(fts, q, count=False), queries)
     totals.sort()
     cold = [cold_search(store, q) for q in queries[:5]]
     print(f"  whoosh search + snippets + total      {fmt(whoosh_t)}   (matches per query: median "
-          f"{totals[len(totals) // 2]:,}, max {totals[-1]:,})")
+          f"{totals[len(totals) // 2]:,}, max {totals[-1]:,}; term-view cache "
+          f"{views_mib:.0f} of {kb_index.VIEW_CACHE_BYTES / 2**20:.0f} MiB)")
+    print(f"  whoosh, term-view cache emptied before each query   {fmt(whoosh_cold_t)}")
     print(f"  FTS5 top 10 + snippet() + count(*)    {fmt(fts_t)}")
     print(f"  FTS5 top 10 + snippet() (no count)    {fmt(fts_top_t)}")
-    print(f"  whoosh, cold (new process, 5 queries) median {c.median(cold):.1f} ms (opens the index, checks the stamp)")
+    print(f"  whoosh in a new process (what `caseterm kb search` pays past start-up; 5 queries): median "
+          f"{c.median(cold):.1f} ms")
 
     # change visibility
     visible, changed, after = change_visible(store)
@@ -386,26 +410,34 @@ def main() -> None:
         conn.close()
     print(f"quality on tests/search/kb_eval.json ({len(cases)} queries, {sum(1 for x in cases if x.get('typo'))} "
           "with typos): MRR (top 10) and recall@3")
-    for label, path, conn in (("64 demo articles", small_path, small_fts), (f"{n:,}-article corpus", store, fts)):
-        w = evaluate(lambda q, p=path: [slug_of[p][h.number] for h in kb_index.search(p, q, limit=10).hits], cases)
-        f = evaluate(lambda q, cn=conn: [r[4] for r in fts_search(cn, q, count=False)[0]], cases)
-        print(f"  {label:22} whoosh MRR {w[0]:.3f} recall@3 {w[1]:.3f}   FTS5 MRR {f[0]:.3f} recall@3 {f[1]:.3f}")
+    runs = (("64 demo articles", small_path, small_fts, False),
+            (f"{n:,} articles, by topic", store, fts, True))
+    for label, path, conn, by_topic in runs:
+        w = evaluate(lambda q, p=path: [slug_of[p][h.number] for h in kb_index.search(p, q, limit=10).hits], cases,
+                     by_topic)
+        f = evaluate(lambda q, cn=conn: [r[4] for r in fts_search(cn, q, count=False)[0]], cases, by_topic)
+        print(f"  {label:24} whoosh MRR {w[0]:.3f} recall@3 {w[1]:.3f}   FTS5 MRR {f[0]:.3f} recall@3 {f[1]:.3f}")
         if w[2]:
-            print(f"    whoosh missed the top 3: {'; '.join(w[2][:8])}{' …' if len(w[2]) > 8 else ''}")
+            print(f"    whoosh missed the top 3: {'; '.join(w[2][:6])}{' …' if len(w[2]) > 6 else ''}")
         if f[2]:
-            print(f"    FTS5 missed the top 3:   {'; '.join(f[2][:8])}{' …' if len(f[2]) > 8 else ''}")
+            print(f"    FTS5 missed the top 3:   {'; '.join(f[2][:6])}{' …' if len(f[2]) > 6 else ''}")
+    print(f"  (\"by topic\": in the {n:,}-article corpus each demo article has ~{n // 64:,} recombined near-copies, "
+          "so the expected article or one made from it counts)")
 
     # summary
     w95 = c.percentile(whoosh_t, 95)
     f95 = c.percentile(fts_t, 95)
     rate = indexed / whoosh_build
+    c95 = c.percentile(whoosh_cold_t, 95)
     print("\nsummary (ratio = figure / target; ≤ 1.00 meets it):")
     if target:
-        print(f"  whoosh search p95 {w95:.2f} ms vs target {target:g} ms: ratio {w95 / target:.2f}")
+        print(f"  whoosh search p95 {w95:.2f} ms vs target {target:g} ms: ratio {w95 / target:.2f} "
+              f"(term-view cache emptied before each query: {c95:.2f} ms, ratio {c95 / target:.2f})")
     else:
-        print(f"  whoosh search p95 {w95:.2f} ms (targets are given for 20,000 and 100,000 articles)")
-    print(f"  whoosh p95 / FTS5 p95 (both with totals) = {w95 / f95:.2f} (target ≤ {FTS_RATIO_TARGET}); "
-          f"against FTS5 without count {w95 / c.percentile(fts_top_t, 95):.2f}")
+        print(f"  whoosh search p95 {w95:.2f} ms, {c95:.2f} ms with the term-view cache emptied before each query "
+              "(targets are given for 20,000 and 100,000 articles)")
+    print(f"  whoosh p95 / FTS5 p95 (both with totals) = {w95 / f95:.2f} (target ≤ {FTS_RATIO_TARGET}); cache "
+          f"emptied {c95 / f95:.2f}; against FTS5 without count {w95 / c.percentile(fts_top_t, 95):.2f}")
     print(f"  indexing {rate:,.0f} articles/s vs target {INDEX_RATE_TARGET:,.0f}: ratio "
           f"{INDEX_RATE_TARGET / rate:.2f}")
     v95 = c.percentile(visible, 95)

@@ -25,16 +25,19 @@ Staying current
     stale (a ``STALE`` file in the folder).
 
     Every index carries a *stamp* committed atomically with its content (a document with
-    no text): the schema version, and the count and rowid sum of the published rows it
-    holds. A search compares it with the same two figures from the store (one covering
-    read of ``ix_kb_articles_state``), whenever the store or the index changed since the
-    last check (``PRAGMA data_version``, the index generation) or the folder is marked
-    stale. A missing index, a garbage one (whoosh cannot open it, or a search raises), or
-    one of another schema version is rebuilt from scratch before the search; a stale one
-    is reconciled (only the rows that differ are rewritten; a rebuild when more than a
-    quarter differ). If another process holds the writer lock, a readable stale index is
-    searched as it is rather than waited for. A rebuild of more than :data:`PARALLEL_MIN`
-    rows shares the work with helper processes (one per further CPU, at most three).
+    no text): the schema version, the count and rowid sum of the published rows it holds
+    (a tombstoned published row gets an empty document, so the figures match the store's)
+    and the store's identity (``sync_state.device_id``). A search compares it with the same
+    figures read from the store (a covering read of ``ix_kb_articles_state``) whenever the
+    store or the index changed since the last check (``PRAGMA data_version``, the index
+    generation) or the folder is marked stale. A missing index, a garbage one (whoosh
+    cannot open it, or a search raises), or one of another schema version is rebuilt from
+    scratch before the search; a stale one is reconciled (only the rows that differ are
+    rewritten; a rebuild when more than a quarter differ). If another process holds the
+    writer lock, a readable stale index is searched as it is rather than waited for. A
+    rebuild of more than :data:`PARALLEL_MIN` rows shares the work with helper processes
+    (one per further CPU, at most three), each writing segments of at most
+    :data:`SEGMENT_DOCS` documents.
 
 API (stable)
     ``search(store_path, query, *, product=None, category=None, limit=10) -> SearchResult``
@@ -46,10 +49,15 @@ API (stable)
     an empty query or a bad limit, :class:`SearchUnavailable` when the index cannot be
     built or is being rebuilt by another process for longer than :data:`REBUILD_LOCK_WAIT`).
 
-Query syntax
+Query syntax and ranking
     Plain words, and ``"quoted phrases"``; nothing else is special (``?``, ``*``, ``:``,
-    ``AND`` are text). Articles matching more of the words rank higher (BM25 with a bonus
-    for each further query word matched).
+    ``AND`` are text). Articles matching any of the words are found; BM25 ranks them (k1
+    1.2, b 0.75, over the weighted term frequencies above, i.e. BM25F), times a bonus of
+    :data:`COORD` for each further query word an article holds. Plain-word queries are
+    scored here, on whoosh's posting lists read a block at a time, with an exact top-k
+    cut-off and a cache of decoded, impact-sorted posting lists per segment and word (see
+    :func:`_score_terms`); queries with a phrase go through whoosh's own query parser and
+    matchers.
 
 Typos ("did you mean")
     A word whose stem is nowhere in the index is replaced by the closest indexed word (edit
@@ -60,9 +68,9 @@ Typos ("did you mean")
 
 Snippets
     Plain text of at most :data:`SNIPPET_CHARS` characters (markers and cut marks not
-    counted) from the part of the body
-    with the most distinct query words; each matched word is wrapped in :data:`MARK_START`
-    and :data:`MARK_END` (``«`` ``»``), e.g. ``… run the «descaling» programme …``.
+    counted) from the part of the body with the most distinct query words; each matched
+    word is wrapped in :data:`MARK_START` and :data:`MARK_END` (``«`` ``»``), e.g.
+    ``… run the «descaling» programme …``.
     Guillemets already in the text are shown as ``‹`` ``›`` so markers are unambiguous;
     ``…`` marks a cut. An article matched only by its title or keywords shows its opening.
 
@@ -89,7 +97,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, repeat
-from operator import add, mul, neg, truediv
+from operator import add, mul, truediv
 from pathlib import Path
 
 from caseterm.errors import CasetermError, ValidationError
@@ -111,6 +119,7 @@ STALE_MARK = "STALE"  # a file in the index folder: an incremental change was sk
 LOCK_NAME = "MAIN_WRITELOCK"  # whoosh's own writer lock file (we take it ourselves)
 STAMP_ID = "#stamp"
 K1, B = 1.2, 0.75  # BM25
+FIRST_DEPTH, DEPTH_PER_HIT = 64, 8  # the scorer's first candidates per term and segment: max(64, 8 × limit)
 COORD = 0.5  # score bonus per further query word matched, relative to one matched word
 SECTION = "\x1e"  # separates title, keywords and body in the indexed ``content`` value
 SECTION_BOOSTS = (4.0, 2.0, 1.0)  # title, keywords, body
@@ -337,63 +346,26 @@ def _index_content(value: str, field_boost: float = 1.0) -> Iterator[tuple[bytes
         yield term.encode("utf-8"), len(plist), weights[term] * field_boost, pack(len(deltas)) + dumps(deltas, 2)
 
 
-_last_analysis: tuple = (None, ())
-
-
-def _analysed(value: str) -> tuple:
-    """:func:`_index_content` of ``value``, remembered for the next call with the same
-    string object (a document's ``bag`` and ``content`` share their value)."""
-    global _last_analysis
-    last = _last_analysis
-    if last[0] is value:
-        return last[1]
-    out = tuple(_index_content(value))
-    _last_analysis = (value, out)
-    return out
-
-
 def _make_field_types():
-    from whoosh import formats
-    from whoosh.fields import TEXT, FieldType
+    from whoosh.fields import TEXT
 
     class KbText(TEXT):
-        """``content``: TEXT (positions, for phrases) indexed through :func:`_index_content`."""
+        """``content``: TEXT (with positions) indexed through :func:`_index_content`."""
 
         def index(self, value, **kwargs):
             if isinstance(value, str):
-                fb = self.format.field_boost
-                return ((t, f, w * fb, v) for t, f, w, v in _analysed(value))
+                return _index_content(value, self.format.field_boost)
             return super().index(value, **kwargs)
 
-    class KbBag(FieldType):
-        """``bag``: the same terms and weights as ``content`` without positions, for scoring
-        (its posting blocks decode several times faster). Not stored, no lengths column
-        (the scorer takes the lengths of ``content``)."""
-
-        def __init__(self) -> None:
-            self.format = formats.Existence()
-            self.analyzer = KbAnalyzer()
-            self.stored = self.unique = self.spelling = False
-            self.scorable = False
-            self.indexed = True
-            self.column_type = None
-            self.vector = None
-            self.multitoken_query = "default"
-
-        def index(self, value, **kwargs):
-            return ((t, f, w, b"") for t, f, w, _ in _analysed(value))
-
-    for cls in (KbText, KbBag):
-        cls.__module__ = __name__
-        cls.__qualname__ = cls.__name__
-    return {"KbText": KbText, "KbBag": KbBag}
+    KbText.__module__ = __name__
+    KbText.__qualname__ = "KbText"
+    return {"KbText": KbText}
 
 
 def __getattr__(name: str):
-    # ``KbText`` and ``KbBag`` subclass whoosh's field types: they are made on first use
-    # (importing this module must not import whoosh) and found here when an index's
-    # pickled schema is loaded.
-    if name in ("KbText", "KbBag"):
+    # ``KbText`` subclasses whoosh's TEXT: it is made on first use (importing this module
+    # must not import whoosh) and found here when an index's pickled schema is loaded.
+    if name == "KbText":
         if name not in globals():
             globals().update(_make_field_types())
         return globals()[name]
@@ -420,7 +392,6 @@ def _schema():
         keywords=STORED,
         body=STORED,  # plain text, for snippets
         content=__getattr__("KbText")(analyzer=KbAnalyzer(), multitoken_query="phrase"),
-        bag=__getattr__("KbBag")(),  # the same terms and weights, no positions: for scoring
         product=ID(stored=True),  # the SKU, upper case
         category=ID(),  # lower case, single spaces (the filter key)
         category_label=STORED,  # as written
@@ -440,10 +411,24 @@ _ROW_SQL = (
 _FINGERPRINT_SQL = "SELECT count(*), coalesce(sum(rowid), 0) FROM kb_articles WHERE state = 'published'"
 
 
-def _fingerprint(conn: sqlite3.Connection) -> tuple[int, int]:
-    """(count, rowid sum) of the published rows: a covering read of ``ix_kb_articles_state``."""
+def _fingerprint(conn: sqlite3.Connection) -> tuple[int, int, str | None]:
+    """(count, rowid sum) of the published rows — a covering read of ``ix_kb_articles_state``
+    — and the store's identity (``sync_state.device_id``, made with the store: a store
+    deleted and made again, or another store moved into its place, gets a new one)."""
     count, total = conn.execute(_FINGERPRINT_SQL).fetchone()
-    return int(count), int(total)
+    return int(count), int(total), _store_id(conn)
+
+
+def _store_id(conn: sqlite3.Connection) -> str | None:
+    try:
+        row = conn.execute("SELECT device_id FROM sync_state ORDER BY id LIMIT 1").fetchone()
+    except sqlite3.Error:
+        return None
+    return None if row is None else str(row[0])
+
+
+def _stamp_key(stamp: dict) -> tuple:
+    return stamp.get("count"), stamp.get("rowid_sum"), stamp.get("store")
 
 
 def _keywords(value) -> list[str]:
@@ -468,7 +453,7 @@ def _document(row: Sequence) -> dict:
     text = plain_text(body or "")
     title = " ".join((title or "").split())
     content = f"{title}{SECTION}{words}{SECTION}{text}"
-    doc.update(slug=slug or "", title=title, body=text, keywords=words, content=content, bag=content)
+    doc.update(slug=slug or "", title=title, body=text, keywords=words, content=content)
     if sku:
         doc["product"] = str(sku).upper()
     if category:
@@ -477,8 +462,9 @@ def _document(row: Sequence) -> dict:
     return doc
 
 
-def _stamp_doc(count: int, rowid_sum: int) -> dict:
-    return {"id": STAMP_ID, "meta": {"schema": SCHEMA_VERSION, "count": count, "rowid_sum": rowid_sum}}
+def _stamp_doc(count: int, rowid_sum: int, store: str | None) -> dict:
+    return {"id": STAMP_ID, "meta": {"schema": SCHEMA_VERSION, "count": count, "rowid_sum": rowid_sum,
+                                     "store": store}}
 
 
 def _read_stamp(searcher) -> dict | None:
@@ -504,26 +490,30 @@ class _Lengths:
 
     def __init__(self, pdr) -> None:
         self.pdr = pdr
-        self.cache: dict[str, list[int]] = {}
+        self.cache: dict[str, list[int] | None] = {}
 
     def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
-        lengths = self.cache.get(fieldname)
-        if lengths is None:
+        try:
+            lengths = self.cache[fieldname]
+        except KeyError:
             lengths = self.cache[fieldname] = _column_lengths(self.pdr, fieldname)
+        if lengths is None:  # a field without lengths (not scorable)
+            return default
         if docnum < len(lengths):
             return lengths[docnum]
         return self.pdr.doc_field_length(docnum, fieldname, default)
 
 
-def _column_lengths(pdr, fieldname: str) -> list[int]:
-    """Every document's length of ``fieldname`` in one segment ([] if unavailable)."""
+def _column_lengths(pdr, fieldname: str) -> list[int] | None:
+    """Every document's length of ``fieldname`` in one segment; None when the field keeps
+    no lengths, [] when they cannot be read this way (callers fall back)."""
     try:
         from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
         from whoosh.util.numeric import byte_to_length
 
         reader = pdr._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        return [] if reader is None else [byte_to_length(b) if b else 0 for b in reader]
-    except Exception:  # noqa: BLE001 — another whoosh: callers fall back
+        return None if reader is None else [byte_to_length(b) if b else 0 for b in reader]
+    except Exception:  # noqa: BLE001 — another whoosh
         return []
 
 
@@ -616,9 +606,13 @@ class _WriteLock:
     def __init__(self, folder: Path) -> None:
         from whoosh.filedb.filestore import FileStorage
 
-        if folder.exists() and not folder.is_dir():
-            folder.unlink()
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            if folder.exists() and not folder.is_dir():
+                folder.unlink()
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SearchUnavailable(f"the knowledge-base index folder {folder} cannot be made ({exc.strerror or exc}); "
+                                    "check the permissions of the store's folder") from None
         self.lock = FileStorage(str(folder)).lock(LOCK_NAME)
 
     def acquire(self, wait: float) -> bool:
@@ -731,45 +725,78 @@ def _helper_count(total: int) -> int:
 
 
 class _Helper:
-    """A process indexing the published rows with rowid in [lo, hi] into its own segments."""
+    """A helper process indexing the published rows with rowid in [lo, hi] into segments
+    of its own. It is a fresh interpreter running :func:`_helper_main` (not
+    ``multiprocessing``, which would import the caller's main module again); it reports
+    progress and, at the end, its pickled segments on its stdout, read by a thread here."""
 
-    def __init__(self, ctx, store_path: Path, folder: Path, lo: int, hi: int) -> None:
+    def __init__(self, store_path: Path, folder: Path, lo: int, hi: int) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
         self.lo, self.hi = lo, hi
-        self.done = ctx.Value("q", 0, lock=False)
-        self.results = ctx.Queue()
-        self.process = ctx.Process(target=_rebuild_helper, name="caseterm-kb-index", daemon=True,
-                                   args=(str(store_path), str(folder), lo, hi, self.done, self.results))
-        self.process.start()
+        self.done = 0
+        self.outcome: tuple | bool | None = None  # False: failed, its share redone by the caller
+        self.error: str | None = None
+        self.stderr = tempfile.TemporaryFile()  # a file, not a pipe: a chatty child never blocks
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from caseterm.search.kb_index import _helper_main; _helper_main()",
+             str(store_path), str(folder), str(lo), str(hi)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.stderr)
+        self.reader = threading.Thread(target=self._read, name="caseterm-kb-index-helper", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        import base64
+        import pickle
+
+        try:
+            for line in self.process.stdout:
+                kind, _, rest = line.decode("ascii", "replace").strip().partition(" ")
+                if kind == "done":
+                    self.done = int(rest)
+                elif kind == "ok":
+                    self.outcome = pickle.loads(base64.b64decode(rest))
+                elif kind == "error":
+                    self.error = rest
+        except Exception as exc:  # noqa: BLE001
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def result(self, tick: Callable[[], None]) -> tuple | None:
         """(segments, documents, rowid sum, live articles), or None if the helper failed."""
-        import queue
-
-        while True:
-            try:
-                status, *payload = self.results.get(timeout=0.2)
-            except queue.Empty:
-                tick()
-                if not self.process.is_alive() and self.results.empty():
-                    log.warning("kb index helper for rowids %d-%d died (exit %s)", self.lo, self.hi,
-                                self.process.exitcode)
-                    return None
-                continue
-            self.process.join(timeout=10)
-            if status != "ok":
-                log.warning("kb index helper for rowids %d-%d failed: %s", self.lo, self.hi, payload[0])
-                return None
-            return tuple(payload)
+        while self.reader.is_alive():
+            self.reader.join(timeout=0.2)
+            tick()
+        code = self.process.wait()
+        if self.outcome is None:
+            self.stderr.seek(0)
+            stderr = self.stderr.read().decode("utf-8", "replace").strip().splitlines()
+            log.warning("kb index helper for rowids %d-%d failed (exit %s): %s", self.lo, self.hi, code,
+                        self.error or (stderr[-1] if stderr else "no output"))
+        self.stderr.close()
+        self.process.stdout.close()
+        return self.outcome
 
     def stop(self) -> None:
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.terminate()
-        self.process.join(timeout=5)
+        try:
+            self.process.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            self.process.kill()
+        self.stderr.close()
 
 
-def _rebuild_helper(store_path: str, folder: str, lo: int, hi: int, done, results) -> None:
-    """Body of a :class:`_Helper` process (module level: a spawned interpreter imports it)."""
+def _helper_main() -> None:
+    """Body of a :class:`_Helper` process: ``argv`` = store, index folder, lo, hi."""
+    import base64
+    import pickle
+    import sys
+
+    out = sys.stdout
     try:
+        store_path, folder, lo, hi = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
         from whoosh import index
 
         from caseterm.store.sqlite import connect
@@ -785,13 +812,15 @@ def _rebuild_helper(store_path: str, folder: str, lo: int, hi: int, done, result
             rowid_sum += int(row[0])
             live += 0 if row[10] else 1
             if count % 100 == 0:
-                done.value = count
+                out.write(f"done {count}\n")
+                out.flush()
         conn.execute("COMMIT")
         conn.close()
-        done.value = count
-        results.put(("ok", writer.finish(), count, rowid_sum, live))
+        payload = pickle.dumps((writer.finish(), count, rowid_sum, live), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(f"done {count}\nok {base64.b64encode(payload).decode('ascii')}\n")
     except BaseException as exc:  # noqa: BLE001 — reported to the parent, which redoes the range
-        results.put(("error", f"{type(exc).__name__}: {exc}"))
+        out.write(f"error {type(exc).__name__}: {exc}\n".replace("\n", " ").rstrip() + "\n")
+    out.flush()
 
 
 def _start_helpers(conn: sqlite3.Connection, store_path: Path, folder: Path, total: int) -> tuple[list, int | None]:
@@ -804,13 +833,10 @@ def _start_helpers(conn: sqlite3.Connection, store_path: Path, folder: Path, tot
     share = len(rowids) // (n + 1)
     if share < 500:
         return [], None
-    import multiprocessing
-
     helpers: list[_Helper] = []
     try:
-        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: safe from a threaded app
         for i in range(n):
-            helpers.append(_Helper(ctx, store_path, folder, rowids[i * share], rowids[(i + 1) * share - 1]))
+            helpers.append(_Helper(store_path, folder, rowids[i * share], rowids[(i + 1) * share - 1]))
     except Exception as exc:  # noqa: BLE001 — index everything here instead
         log.warning("kb index: no helper processes (%s); indexing in one process", exc)
         for h in helpers:
@@ -836,23 +862,26 @@ def _full_rebuild_locked(store_path: Path, folder: Path, conn: sqlite3.Connectio
     try:
         count = rowid_sum = live = total = 0
 
+        own = 0  # documents this process indexed (progress adds the helpers' counts)
+
         def report() -> None:
             if progress:
-                progress(min(total, count + sum(h.done.value for h in helpers)), total)
+                progress(min(total, own + sum(h.done for h in helpers if h.outcome is not False)), total)
 
         def add_rows(rows) -> None:
-            nonlocal count, rowid_sum, live
+            nonlocal count, rowid_sum, live, own
             for row in rows:
                 chunks.add(_document(row))
                 count += 1
+                own += 1
                 rowid_sum += int(row[0])
                 live += 0 if row[10] else 1
-                if progress and count % PROGRESS_EVERY == 0:
+                if progress and own % PROGRESS_EVERY == 0:
                     report()
 
         conn.execute("BEGIN")  # one snapshot for the total and (our share of) the rows
         try:
-            total = _fingerprint(conn)[0]
+            total, _, store_id = _fingerprint(conn)
             if progress:
                 progress(0, total)
             helpers, own_from = _start_helpers(conn, store_path, folder, total)
@@ -864,6 +893,7 @@ def _full_rebuild_locked(store_path: Path, folder: Path, conn: sqlite3.Connectio
         for helper in helpers:
             got = helper.result(report)
             if got is None:  # redo its share here
+                helper.outcome = False  # (its count no longer counts for progress)
                 conn.execute("BEGIN")
                 try:
                     add_rows(conn.execute(f"{_ROW_SQL} AND a.rowid BETWEEN ? AND ?", (helper.lo, helper.hi)))
@@ -877,7 +907,7 @@ def _full_rebuild_locked(store_path: Path, folder: Path, conn: sqlite3.Connectio
             live += n_live
         segments += chunks.finish()
         final = _segment_writer(ix)
-        final.add_document(**_stamp_doc(count, rowid_sum))
+        final.add_document(**_stamp_doc(count, rowid_sum, store_id))
         segments.append(final._finalize_segment())
         final._commit_toc(segments)  # only the new segments: the old ones are dropped
         final._finish()
@@ -924,10 +954,10 @@ def _reconcile_locked(store_path: Path, folder: Path, conn: sqlite3.Connection,
     try:
         conn.execute("BEGIN")
         try:
-            count, rowid_sum = _fingerprint(conn)
+            count, rowid_sum, store_id = fingerprint = _fingerprint(conn)
             with ix.searcher() as s:
                 stamp = _read_stamp(s) or {}
-                if (stamp.get("count"), stamp.get("rowid_sum")) == (count, rowid_sum):
+                if _stamp_key(stamp) == fingerprint:
                     _clear_stale(folder, token)
                     return
                 have = _index_rows(s)
@@ -954,7 +984,7 @@ def _reconcile_locked(store_path: Path, folder: Path, conn: sqlite3.Connection,
                 writer.delete_by_term("id", row_id)
             for row in rows:
                 writer.update_document(**_document(row))
-            writer.update_document(**_stamp_doc(count, rowid_sum))
+            writer.update_document(**_stamp_doc(count, rowid_sum, store_id))
             writer.commit(mergetype=_merge_policy)
         except BaseException:
             writer.cancel()
@@ -1029,27 +1059,33 @@ def _apply_changes(store_path: Path, folder: Path, numbers: list[str]) -> None:
             try:
                 marks = ",".join("?" * len(numbers))
                 rows = conn.execute(f"{_ROW_SQL} AND a.number IN ({marks})", numbers).fetchall()
+                store_id = _store_id(conn)
             finally:
                 conn.close()
             writer = _segment_writer(ix)
             try:
-                searcher = writer.searcher()
-                stamp = _read_stamp(searcher)
-                if stamp is None or stamp.get("schema") != SCHEMA_VERSION:
-                    writer.cancel()
-                    _mark_stale(folder, "index without a stamp of this schema version")
-                    return
-                count, rowid_sum = int(stamp.get("count", 0)), int(stamp.get("rowid_sum", 0))
-                for number in numbers:
-                    for old in searcher.documents(number=number):
-                        count -= 1
-                        rowid_sum -= int(old.get("rowid", 0))
-                    writer.delete_by_term("number", number)
+                searcher, give_back = _borrow_searcher(folder, writer)
+                try:
+                    stamp = _read_stamp(searcher)
+                    if stamp is None or stamp.get("schema") != SCHEMA_VERSION or stamp.get("store") != store_id:
+                        writer.cancel()
+                        _mark_stale(folder, "index without a stamp of this schema version and store")
+                        return
+                    count, rowid_sum = int(stamp.get("count", 0)), int(stamp.get("rowid_sum", 0))
+                    for number in numbers:
+                        for docnum in list(searcher.document_numbers(number=number)):
+                            count -= 1
+                            rowid_sum -= int(searcher.stored_fields(docnum).get("rowid", 0))
+                            writer.delete_document(docnum)
+                    for docnum in list(searcher.document_numbers(id=STAMP_ID)):
+                        writer.delete_document(docnum)
+                finally:
+                    give_back()
                 for row in rows:
                     writer.add_document(**_document(row))
                     count += 1
                     rowid_sum += int(row[0])
-                writer.update_document(**_stamp_doc(count, rowid_sum))
+                writer.add_document(**_stamp_doc(count, rowid_sum, store_id))
                 writer.commit(mergetype=writing.NO_MERGE)  # visible now; a due merge follows
             except BaseException:
                 if not writer.is_closed:
@@ -1060,6 +1096,25 @@ def _apply_changes(store_path: Path, folder: Path, numbers: list[str]) -> None:
             lock.release()
     finally:
         ix.close()
+
+
+def _borrow_searcher(folder: Path, writer) -> tuple:
+    """A searcher over exactly the segments ``writer`` starts from, and a function to call
+    when done with it: this process's open searcher when it is at that generation (opening
+    every segment's reader again costs ~2 ms a segment), else the writer's own."""
+    with _opened_lock:
+        state = _opened.get(folder.absolute())
+    if state is not None and state.lock.acquire(timeout=0.05):
+        lent = False
+        try:
+            searcher = state.searcher
+            if searcher is not None and searcher.reader().generation() == writer.generation - 1:
+                lent = True
+                return searcher, state.lock.release
+        finally:
+            if not lent:
+                state.lock.release()
+    return writer.searcher(), (lambda: None)
 
 
 def _merge_if_due(folder: Path) -> None:
@@ -1121,7 +1176,7 @@ def _segments(folder: Path, reader, avgdl: float | None) -> tuple[list[_Segment]
         seg_id = sub.segment().segment_id()
         lengths = _LENGTHS.get((str(folder), seg_id))
         if lengths is None:
-            lengths = _column_lengths(sub._perdoc, "content")
+            lengths = _column_lengths(sub._perdoc, "content") or []
             if len(lengths) != sub.doc_count_all():
                 lengths = [sub.doc_field_length(d, "content", 0) or 0 for d in range(sub.doc_count_all())]
             if len(_LENGTHS) > 256:
@@ -1198,7 +1253,7 @@ def _term_view(seg: _Segment, term: str) -> _TermView:
     view = _views.get(key)
     if view is not None:
         return view
-    ids, weights = _raw_postings(seg.reader, term, "bag")
+    ids, weights = _raw_postings(seg.reader, term)
     if not ids:
         view = _TermView((), (), (dict().get,), bytes(seg.size), seg.size)
     else:
@@ -1278,7 +1333,7 @@ def _score_terms(segments: list[_Segment], live_docs: int, terms: list[str], all
     weights: list[float] = []
     views: list[list[_TermView]] = []
     for term in terms:
-        df = sum(seg.reader.doc_frequency("bag", term) for seg in segments)
+        df = sum(seg.reader.doc_frequency("content", term) for seg in segments)
         if df:
             weights.append(math.log(1.0 + (live_docs - df + 0.5) / (df + 0.5)) * (K1 + 1))
             views.append([_term_view(seg, term) for seg in segments])
@@ -1299,7 +1354,7 @@ def _score_terms(segments: list[_Segment], live_docs: int, terms: list[str], all
         return [], 0
     n = len(views)
     factors = [1.0] + [1.0 + COORD * (m - 1) for m in range(1, n + 1)]
-    depth = max(64, 8 * limit)
+    depth = max(FIRST_DEPTH, DEPTH_PER_HIT * limit)
     while True:
         found: list[tuple[float, int]] = []
         bounds = [0.0] * n
@@ -1491,7 +1546,7 @@ def _ensure_ready(state: _Open, progress: Progress | None) -> None:
     stale_mark = (folder / STALE_MARK).exists()
     if state.verified_generation == generation and state.data_version == data_version and not stale_mark:
         return
-    if _fingerprint(conn) != (state.stamp.get("count"), state.stamp.get("rowid_sum")):
+    if _fingerprint(conn) != _stamp_key(state.stamp):
         lock = _WriteLock(folder)
         if not lock.acquire(0.05):
             log.info("kb index %s is stale and another process is writing it; searching it as it is", folder)
@@ -1699,11 +1754,12 @@ def search(store_path: Path | str, query: str, *, product: str | None = None, ca
                 return _run(state, text, product=product, category=category, limit=limit)
             except CasetermError:
                 raise
-            except sqlite3.Error:
+            except sqlite3.Error as exc:
                 state.close()
                 state.drop_connection()
                 if attempt == 2:
-                    raise
+                    raise SearchUnavailable(f"the store {store_path} could not be read for the search "
+                                            f"({exc})") from None
             except Exception as exc:  # noqa: BLE001 — a broken index is rebuilt, not fatal
                 log.warning("kb search on %s failed (%s: %s); %s", state.folder, type(exc).__name__, exc,
                             "rebuilding" if attempt == 1 else "giving up", exc_info=True)
@@ -1711,10 +1767,19 @@ def search(store_path: Path | str, query: str, *, product: str | None = None, ca
                 if attempt == 2:
                     raise SearchUnavailable(f"the knowledge-base index {state.folder} cannot be searched "
                                             f"({type(exc).__name__}); try 'caseterm kb reindex'") from None
-                conn = state.conn or _connect(store_path)
-                _locked(state.folder, REBUILD_LOCK_WAIT,
-                        lambda: _full_rebuild_locked(store_path, state.folder, conn, progress),
-                        "is being rebuilt by another caseterm process")
+                try:
+                    if state.conn is None:
+                        state.conn = _connect(store_path)
+                    conn = state.conn
+                    _locked(state.folder, REBUILD_LOCK_WAIT,
+                            lambda: _full_rebuild_locked(store_path, state.folder, conn, progress),
+                            "is being rebuilt by another caseterm process")
+                except CasetermError:
+                    raise
+                except Exception as again:  # noqa: BLE001
+                    log.error("kb index %s could not be rebuilt", state.folder, exc_info=True)
+                    raise SearchUnavailable(f"the knowledge-base index {state.folder} could not be rebuilt "
+                                            f"({type(again).__name__}: {again}); see the log") from None
     raise AssertionError("unreachable")
 
 
