@@ -292,21 +292,31 @@ class AssignForm(FormScreen):
         return {"queue_id": self.query_one("#queue", Select).value or None, "owner_id": owner_id or None}
 
 
-class CustomerSearch:
-    """Search-as-you-type for customers: ``_search(text)`` runs ``self.find`` in a worker
-    after a short pause (the next key press cancels it) and hands fresh hits to
-    ``self._show_hits(text, hits)``, which ignores answers to older text."""
+class DebouncedSearch:
+    """Search as you type: ``_search(text)`` waits a moment in a worker (the next key press
+    cancels it), runs ``self.search_now(text)`` there, and hands a non-None answer to
+    ``self._show_hits(text, answer)`` on the UI thread, which ignores answers to older text."""
 
-    @work(thread=True, exclusive=True, group="customer-search", exit_on_error=False)
+    def search_now(self, text: str):
+        raise NotImplementedError
+
+    @work(thread=True, exclusive=True, group="search-as-you-type", exit_on_error=False)
     def _search(self, text: str) -> None:
         from textual.worker import get_current_worker
 
         time.sleep(0.15)
         if get_current_worker().is_cancelled:
             return
-        hits = self.find(text) if len(text.strip()) >= 2 else []
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_hits, text, hits)
+        answer = self.search_now(text)
+        if answer is not None and not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show_hits, text, answer)
+
+
+class CustomerSearch(DebouncedSearch):
+    """Customers by name, email, phone, order or serial through ``self.find``."""
+
+    def search_now(self, text: str) -> list:
+        return self.find(text) if len(text.strip()) >= 2 else []
 
 
 class NewCaseForm(CustomerSearch, FormScreen):

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from caseterm.errors import CasetermError
+from caseterm.tui.screens.forms import DebouncedSearch
 
 _MARK = re.compile(r"«(.+?)»")
 
@@ -36,7 +37,7 @@ def highlighted(snippet: str) -> Text:
     return text
 
 
-class KbScreen(Screen):
+class KbScreen(DebouncedSearch, Screen):
     DEFAULT_CSS = """
     KbScreen #kb-query { margin: 0 1; }
     KbScreen #kb-info { color: $text-muted; padding: 0 1; height: 1; }
@@ -82,23 +83,16 @@ class KbScreen(Screen):
     def _typed(self, event: Input.Changed) -> None:
         self._search(event.value)
 
-    @work(thread=True, exclusive=True, group="kb-search", exit_on_error=False)
-    def _search(self, text: str) -> None:
-        import time
-
-        from textual.worker import get_current_worker
-
-        time.sleep(0.15)  # the next key press cancels this worker
-        if get_current_worker().is_cancelled or not text.strip():
-            return
+    def search_now(self, text: str):
+        """Runs in the DebouncedSearch worker; None (nothing to show) for an empty query."""
+        if not text.strip():
+            return None
         from caseterm.search import kb_index
 
         self.gateway.open()
-        result = kb_index.search(self.gateway.path, text, limit=20)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_results, text, result)
+        return kb_index.search(self.gateway.path, text, limit=20)
 
-    def _show_results(self, text: str, result) -> None:
+    def _show_hits(self, text: str, result) -> None:
         if text != self.query_one("#kb-query", Input).value:
             return  # an answer for older text: never shown
         box = self.query_one("#kb-results", OptionList)
