@@ -179,3 +179,20 @@ def test_demo_store_ships_the_articles_published(tmp_path):
     published_count = conn.execute("SELECT count(*) FROM kb_articles WHERE state = 'published'").fetchone()[0]
     assert published_count == summary.articles >= 40
     assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_save_article_creates_updates_revises_and_refuses_what_is_in_review(store, world):
+    with store.uow() as uow:
+        draft = kb.save_article(uow, world["agent"], None, title="Reset the grinder", body="Unplug it.")
+        number = draft.number
+        kb.save_article(uow, world["agent"], number, title="Reset the grinder", body="Unplug it first.")
+        assert (draft.revision, draft.state, draft.body) == (1, "draft", "Unplug it first.")
+        kb.save_article(uow, world["agent"], number, submit=True, title="Reset the grinder", body="Unplug it first.")
+        with pytest.raises(ValidationError, match="in review"):
+            kb.save_article(uow, world["agent"], number, title="Sneaky edit", body="x")
+        kb.approve(uow, world["supervisor"], draft)
+        revision = kb.save_article(uow, world["agent"], number, title="Reset the grinder", body="Unplug it. Wait.")
+        assert (revision.revision, revision.state, revision.supersedes_id) == (2, "draft", draft.id)
+        assert (draft.state, draft.body) == ("published", "Unplug it first.")  # agents still see revision 1
+        again = kb.save_article(uow, world["agent"], number, title="Reset the grinder", body="Unplug it. Wait 5 s.")
+        assert again.id == revision.id and kb.working_revision(uow, number).body == "Unplug it. Wait 5 s."

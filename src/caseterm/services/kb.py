@@ -95,6 +95,47 @@ def revise(uow: UnitOfWork, actor: Agent, article: KbArticle) -> KbArticle:
     return uow.create(draft, actor.id, "revise_article")
 
 
+def working_revision(uow: UnitOfWork, number: str) -> KbArticle:
+    """The revision an author works on: the open draft or in-review revision if there is
+    one, else the published (or expired) one, which :func:`save_article` revises."""
+    rows = uow.session.exec(select(KbArticle).where(
+        func.upper(KbArticle.number) == number.strip().upper(), KbArticle.deleted == False)  # noqa: E712
+        .order_by(KbArticle.revision.desc())).all()
+    if not rows:
+        raise NotFound(f"No article {number}; see 'caseterm kb list'")
+    for wanted in (ArticleState.DRAFT, ArticleState.IN_REVIEW, ArticleState.PUBLISHED, ArticleState.EXPIRED):
+        for row in rows:
+            if row.state == wanted.value:
+                return row
+    return rows[0]
+
+
+def save_article(uow: UnitOfWork, actor: Agent, number: str | None, *, submit: bool = False, title: str, body: str,
+                 keywords: list[str] | None = None, product_sku: str | None = None, category: str | None = None,
+                 language: str | None = None, expires_at: datetime | None = None) -> KbArticle:
+    """What the editor's Save does, in one transaction: a new article (``number`` None), the
+    open draft updated, or a published article revised into a new draft revision (which
+    stays invisible to searches until it is approved). ``submit`` also sends it for review."""
+    fields = dict(title=title, body=body, keywords=keywords, product_sku=product_sku, category=category,
+                  language=language, expires_at=expires_at)
+    if number is None:
+        article = create_article(uow, actor, **fields)
+    else:
+        article = working_revision(uow, number)
+        state = ArticleState(article.state)
+        if state is ArticleState.IN_REVIEW:
+            raise ValidationError("article", f"{article.number} is in review; a reviewer approves or rejects it "
+                                             "before it can be edited again")
+        if state is ArticleState.ARCHIVED:
+            raise ValidationError("article", f"{article.number} is archived and can no longer be edited")
+        if state is not ArticleState.DRAFT:
+            article = revise(uow, actor, article)
+        update_draft(uow, actor, article, **fields)
+    if submit:
+        submit_for_review(uow, actor, article)
+    return article
+
+
 def _move(uow: UnitOfWork, actor: Agent, article: KbArticle, action: str, **extra) -> KbArticle:
     target = lc.move(ArticleState(article.state), action, subject=article.number)
     uow.update(article, actor.id, f"{action}_article", state=target.value, **extra)
