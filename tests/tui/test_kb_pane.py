@@ -71,6 +71,6 @@ async def test_results_for_older_text_never_replace_newer_ones(kb_store):
         screen.query_one("#kb-query").value = "battery"
         await settle(pilot, lambda: shown() == fresh)
         stale = kb_index.search(app.gateway.path, "kettle", limit=5)
-        screen._show_hits("kettle", stale)  # a late answer for text no longer typed
+        screen._show_hits(("kettle", None, None), stale)  # a late answer for text no longer typed
         await pilot.pause()
         assert shown() == fresh

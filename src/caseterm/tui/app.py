@@ -68,7 +68,7 @@ class CasetermCommands(Provider):
         out: list[tuple[str, object, str]] = []
         screen = app.screen
         for binding in getattr(screen, "BINDINGS", []):
-            if isinstance(binding, Binding) and binding.id and binding.id.startswith(("case.", "customer.", "queue.")):
+            if isinstance(binding, Binding) and binding.id and binding.id.startswith(("case.", "customer.", "queue.", "kb.")):
                 out.append((binding.description, partial(screen.run_action, binding.action), binding.tooltip or ""))
         for name in app.caseterm_themes:
             out.append((f"Theme: {name.removeprefix('caseterm-')}", partial(app.switch_theme, name),

@@ -131,6 +131,28 @@ class Gateway:
                 [queue_id]).fetchall()
         return self.conn().execute(sql.format(join="", where="")).fetchall()
 
+    def kb_worklist(self) -> list[tuple[str, int, str, str, str, str, str | None, str | None]]:
+        """Articles being written or reviewed: (number, revision, state, title, author login,
+        updated at, review comment, the published revision's title or None); in review first,
+        then drafts, newest change first."""
+        return self.conn().execute(
+            "SELECT a.number, a.revision, a.state, a.title, ifnull(w.login, '—'), a.updated_at, a.review_comment, "
+            "(SELECT p.title FROM kb_articles p WHERE p.id = a.supersedes_id) "
+            "FROM kb_articles a LEFT JOIN agents w ON w.id = a.author_id "
+            "WHERE a.state IN ('draft', 'in_review') AND a.deleted = 0 "
+            "ORDER BY a.state = 'draft', a.updated_at DESC, a.number").fetchall()
+
+    def kb_filters(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """The (SKU, name) of products and the categories that published articles have."""
+        conn = self.conn()
+        products = conn.execute(
+            "SELECT DISTINCT p.sku, p.name FROM kb_articles a JOIN products p ON p.id = a.product_id "
+            "WHERE a.state = 'published' AND a.deleted = 0 ORDER BY p.name").fetchall()
+        categories = [r[0] for r in conn.execute(
+            "SELECT DISTINCT category FROM kb_articles WHERE state = 'published' AND deleted = 0 AND category != '' "
+            "ORDER BY category")]
+        return products, categories
+
     # --- writes -----------------------------------------------------------------------------
 
     def store(self) -> LocalStore:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Markdown, OptionList, Static
+from textual.widgets import Footer, Input, Markdown, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from caseterm.errors import CasetermError
@@ -39,7 +39,10 @@ def highlighted(snippet: str) -> Text:
 
 class KbScreen(DebouncedSearch, Screen):
     DEFAULT_CSS = """
-    KbScreen #kb-query { margin: 0 1; }
+    KbScreen #kb-search-row { height: auto; }
+    KbScreen #kb-query { width: 1fr; margin: 0 1; }
+    KbScreen #kb-product { width: 34; }
+    KbScreen #kb-category { width: 26; margin-right: 1; }
     KbScreen #kb-info { color: $text-muted; padding: 0 1; height: 1; }
     KbScreen #kb-results { width: 45%; border-right: tall $panel; background: $surface; }
     KbScreen #kb-article { width: 1fr; padding: 0 1; background: $surface; }
@@ -51,6 +54,9 @@ class KbScreen(DebouncedSearch, Screen):
         Binding("ctrl+y", "vote(True)", "Helpful", id="kb.helpful", tooltip="This article helped"),
         Binding("ctrl+n", "vote(False)", "Not helpful", id="kb.not_helpful", tooltip="This article did not help"),
         Binding("slash", "focus_query", "Search", show=False, id="kb.search", tooltip="Back to the search field"),
+        Binding("ctrl+e", "edit", "Edit", id="kb.edit", tooltip="Edit the open article (as a new draft revision)"),
+        Binding("f2", "new_article", "New article", id="kb.new_article", tooltip="Write a new article"),
+        Binding("f6", "desk", "Drafts & review", id="kb.desk", tooltip="Articles being written or reviewed"),
     ]
 
     def __init__(self, gateway, me, case_number: str | None = None, query: str = "") -> None:
@@ -64,7 +70,10 @@ class KbScreen(DebouncedSearch, Screen):
     def compose(self) -> ComposeResult:
         title = f"Knowledge base · for {self.case_number}" if self.case_number else "Knowledge base"
         yield Static(title, id="kb-title", classes="-title")
-        yield Input(self.initial_query, id="kb-query", placeholder="Search articles: words, \"a phrase\", a product…")
+        with Horizontal(id="kb-search-row"):
+            yield Input(self.initial_query, id="kb-query", placeholder="Search articles: words, \"a phrase\", a product…")
+            yield Select([], prompt="Any product", id="kb-product")
+            yield Select([], prompt="Any category", id="kb-category")
         yield Static("", id="kb-info")
         with Horizontal():
             yield OptionList(id="kb-results")
@@ -75,7 +84,29 @@ class KbScreen(DebouncedSearch, Screen):
 
     def on_mount(self) -> None:
         self.query_one("#kb-query", Input).focus()
+        self._load_filters()
         self._search(self.initial_query)
+
+    @work(thread=True, exclusive=True, group="kb-filters", exit_on_error=False)
+    def _load_filters(self) -> None:
+        products, categories = self.gateway.kb_filters()
+        self.app.call_from_thread(self._filters_loaded, products, categories)
+
+    def _filters_loaded(self, products: list[tuple[str, str]], categories: list[str]) -> None:
+        self.query_one("#kb-product", Select).set_options([(name, sku) for sku, name in products])
+        self.query_one("#kb-category", Select).set_options([(c, c) for c in categories])
+
+    @property
+    def filters(self) -> tuple[str | None, str | None]:
+        """The (product SKU, category) chosen, None for any."""
+        product = self.query_one("#kb-product", Select).value
+        category = self.query_one("#kb-category", Select).value
+        return (None if product == Select.NULL else str(product), None if category == Select.NULL else str(category))
+
+    @on(Select.Changed, "#kb-product")
+    @on(Select.Changed, "#kb-category")
+    def _filter_changed(self) -> None:
+        self._search(self.query_one("#kb-query", Input).value)
 
     # --- searching ----------------------------------------------------------------------------
 
@@ -83,18 +114,23 @@ class KbScreen(DebouncedSearch, Screen):
     def _typed(self, event: Input.Changed) -> None:
         self._search(event.value)
 
-    def search_now(self, text: str):
+    def _search(self, text: str) -> None:
+        # what is searched for: the text and the filters, so an answer for older filters is dropped too
+        super()._search((text, *self.filters))
+
+    def search_now(self, asked: tuple[str, str | None, str | None]):
         """Runs in the DebouncedSearch worker; None (nothing to show) for an empty query."""
+        text, product, category = asked
         if not text.strip():
             return None
         from caseterm.search import kb_index
 
         self.gateway.open()
-        return kb_index.search(self.gateway.path, text, limit=20)
+        return kb_index.search(self.gateway.path, text, product=product, category=category, limit=20)
 
-    def _show_hits(self, text: str, result) -> None:
-        if text != self.query_one("#kb-query", Input).value:
-            return  # an answer for older text: never shown
+    def _show_hits(self, asked: tuple[str, str | None, str | None], result) -> None:
+        if asked != (self.query_one("#kb-query", Input).value, *self.filters):
+            return  # an answer for older text or filters: never shown
         box = self.query_one("#kb-results", OptionList)
         box.clear_options()
         for hit in result.hits:
@@ -153,6 +189,24 @@ class KbScreen(DebouncedSearch, Screen):
         self.query_one("#kb-article", VerticalScroll).scroll_home(animate=False)
 
     # --- acting ---------------------------------------------------------------------------------
+
+    def action_edit(self) -> None:
+        if self.article_number is None:
+            self.notify("Open an article first (Enter on a result), then Ctrl+E to edit it.", severity="warning")
+            return
+        from caseterm.tui.screens.kb_author import ArticleEditorScreen
+
+        self.app.push_screen(ArticleEditorScreen(self.gateway, self.me, self.article_number))
+
+    def action_new_article(self) -> None:
+        from caseterm.tui.screens.kb_author import ArticleEditorScreen
+
+        self.app.push_screen(ArticleEditorScreen(self.gateway, self.me))
+
+    def action_desk(self) -> None:
+        from caseterm.tui.screens.kb_author import KbDeskScreen
+
+        self.app.push_screen(KbDeskScreen(self.gateway, self.me))
 
     def action_focus_query(self) -> None:
         self.query_one("#kb-query", Input).focus()

@@ -94,6 +94,8 @@ class WorkstationScreen(Screen):
                 tooltip="Customer 360: profile, assets, orders and every case of this case's customer"),
         Binding("ctrl+k,f4", "knowledge", "Knowledge", id="case.knowledge",
                 tooltip="Search the knowledge base (from a case: its title, and link articles to it)"),
+        Binding("f6", "kb_desk", "Drafts & review", show=False, id="kb.desk",
+                tooltip="Knowledge articles being written or waiting for review"),
         Binding("f", "find_customer", "Find customer", show=False, id="customer.find",
                 tooltip="Find a customer by name, email, phone, order or serial and open their 360"),
         Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
@@ -312,6 +314,11 @@ class WorkstationScreen(Screen):
                 self._load_detail(number)  # links show on the timeline
 
         self.app.push_screen(KbScreen(self.gateway, self.me, case_number=number, query=query), back)
+
+    def action_kb_desk(self) -> None:
+        from caseterm.tui.screens.kb_author import KbDeskScreen
+
+        self.app.push_screen(KbDeskScreen(self.gateway, self.me))
 
     def action_find_customer(self) -> None:
         def found(customer_id: str | None) -> None:
