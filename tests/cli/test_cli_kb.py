@@ -53,3 +53,30 @@ def test_only_reviewers_import_and_a_folder_of_bad_files_exits_2(run, demo_db, t
     assert snapshot(demo_db) == before
     r = run("kb", "import", tmp_path / "missing", db=demo_db, as_login="kadeyemi")
     assert r.code == 2 and "No such file or folder" in r.err
+
+
+def test_articles_past_their_expiry_date_leave_lists_and_searches(run, empty_db, sql):
+    from datetime import datetime, timedelta
+
+    from caseterm.clock import FixedClock
+    from caseterm.services import kb
+    from caseterm.services.lookup import agent_by_login
+    from caseterm.store.uow import LocalStore
+
+    now = datetime.fromisoformat("2026-11-25T09:00:00+00:00")  # the clock run() gives the CLI
+    store = LocalStore.open(empty_db, clock=FixedClock(now))
+    with store.uow() as uow:
+        admin = agent_by_login(uow, "admin")
+        soon = kb.save_article(uow, admin, None, submit=True, title="Winter tyre promotion",
+                               body="Ask about the zebra winter offer.", expires_at=now + timedelta(days=2))
+        kb.approve(uow, admin, soon)
+        number = soon.number
+    store.close()
+    assert run("kb", "search", "zebra", "--json", db=empty_db).json()["hits"][0]["number"] == number
+
+    later = {"CASETERM_CLOCK": (now + timedelta(days=3)).isoformat()}
+    found = run("kb", "search", "zebra", "--json", db=empty_db, env=later)
+    assert found.code == 0, found.err
+    assert found.json()["hits"] == []
+    assert sql(empty_db, "SELECT state FROM kb_articles WHERE number = ?", [number]) == [("expired",)]
+    assert run("kb", "expire", "--json", db=empty_db, env=later).json() == {"expired": []}

@@ -232,3 +232,28 @@ async def test_filters_narrow_the_results_and_drop_answers_for_older_filters(kb_
         screen._show_hits(("charging", None, None), kb_index.search(kb_store, "charging", limit=20))  # late answer
         await pilot.pause()
         assert shown() == earbuds
+
+
+async def test_the_workstation_expires_articles_past_their_date(kb_store):
+    from datetime import timedelta
+
+    from caseterm.clock import FixedClock
+    from caseterm.services import kb
+    from caseterm.services.lookup import agent_by_login
+    from caseterm.store.uow import LocalStore
+    from tui_support import NOW
+
+    store = LocalStore.open(kb_store, clock=FixedClock(NOW - timedelta(days=10)))
+    with store.uow() as uow:
+        admin = agent_by_login(uow, "admin")
+        article = kb.save_article(uow, admin, None, submit=True, title="Autumn zebra offer", body="Until Sunday.",
+                                  expires_at=NOW - timedelta(days=1))
+        kb.approve(uow, admin, article)
+    store.close()
+    assert search(kb_store, "zebra offer")[0] == "Autumn zebra offer"
+    app = make_app(kb_store, login="jdoe")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app))
+        await settle(pilot, lambda: rows(kb_store, "SELECT state FROM kb_articles WHERE title = 'Autumn zebra offer'")
+                     == [("expired",)])
+    assert "Autumn zebra offer" not in search(kb_store, "zebra offer")

@@ -1,4 +1,4 @@
-"""``caseterm kb …``: import, export, list, show, search and reindex knowledge articles."""
+"""``caseterm kb …``: import, export, list, show, search, expire and reindex knowledge articles."""
 
 from __future__ import annotations
 
@@ -70,6 +70,7 @@ def list_(
     from caseterm.errors import ValidationError
 
     conn = context.read_conn()
+    _expire_due(conn)
     params: list = []
     where = "a.deleted = 0"
     if state:
@@ -123,6 +124,30 @@ def show(number: Annotated[str, typer.Argument(help="Article number, e.g. KA-DEM
     from rich.markdown import Markdown
 
     c.print(Markdown(doc.body))
+
+
+def _expire_due(conn) -> list[str]:
+    """Expire published articles past their expiry date (a cheap check first), so what
+    lists and searches show never includes them."""
+    from caseterm.clock import default_clock
+    from caseterm.store.queries import kb_expiry_due
+
+    if not kb_expiry_due(conn, default_clock().now()):
+        return []
+    from caseterm.services import kb
+
+    return kb.expire_due_for(context.store(), context.settings().agent)
+
+
+@app.command("expire")
+def expire(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Expire every published article whose expiry date has passed. list, search and the
+    workstation do this by themselves; this is for a scheduled job."""
+    numbers = _expire_due(context.read_conn())
+    if as_json:
+        print_json({"expired": numbers})
+        return
+    context.console().print(f"{len(numbers)} article(s) expired" + (f": {', '.join(numbers)}" if numbers else ""))
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -188,6 +213,7 @@ def search(
     if not 1 <= limit <= kb_index.MAX_LIMIT:
         raise ValidationError("--limit", f"must be from 1 to {kb_index.MAX_LIMIT}")
     conn = context.read_conn()
+    _expire_due(conn)
     _check_filters(conn, product, category)
     progress = _index_progress("Building the search index")
     try:

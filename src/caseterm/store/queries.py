@@ -454,3 +454,12 @@ def id_of(conn: sqlite3.Connection, table: str, column: str, value: str) -> str 
 def pending_ops(conn: sqlite3.Connection) -> int:
     """Outbox operations not yet accepted by a server (the status bar's "pending changes")."""
     return conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0]
+
+
+def kb_expiry_due(conn: sqlite3.Connection, now: datetime) -> int:
+    """Published articles whose expiry date has passed; ``services.kb.expire_due`` expires them.
+    (A cheap check, so the CLI and the TUI can look on every start without the ORM.)"""
+    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return conn.execute(
+        "SELECT count(*) FROM kb_articles WHERE state = 'published' AND deleted = 0 AND expires_at IS NOT NULL "
+        "AND expires_at <= ?", [stamp]).fetchone()[0]

@@ -153,6 +153,15 @@ class Gateway:
             "ORDER BY category")]
         return products, categories
 
+    def expire_due_articles(self, login: str) -> list[str]:
+        """Expire the published articles past their expiry date; the numbers expired.
+        Touches the ORM only when there is something to expire."""
+        if not queries.kb_expiry_due(self.conn(), self.clock.now()):
+            return []
+        from caseterm.services import kb
+
+        return kb.expire_due_for(self.store(), login)
+
     # --- writes -----------------------------------------------------------------------------
 
     def store(self) -> LocalStore:

@@ -33,6 +33,9 @@ def _cases():
     return cases
 
 
+EXPIRY_CHECK_SECONDS = 15 * 60  # how often the workstation expires knowledge articles past their date
+
+
 @dataclass(frozen=True)
 class SavedView:
     key: str
@@ -137,6 +140,16 @@ class WorkstationScreen(Screen):
         self.query_one("#view-list", OptionList).highlighted = 0
         self.query_one(CaseList).focus()
         self.refresh_all()
+        self._expire_articles()
+        self.set_interval(EXPIRY_CHECK_SECONDS, self._expire_articles)
+
+    @work(thread=True, exclusive=True, group="kb-expiry", exit_on_error=False)
+    def _expire_articles(self) -> None:
+        """Knowledge articles past their expiry date stop being offered (checked now and then)."""
+        expired = self.gateway.expire_due_articles(self.me.login)
+        if expired:
+            self.app.call_from_thread(self.notify, f"{len(expired)} knowledge article(s) reached their expiry date "
+                                                   "and are no longer offered: " + ", ".join(expired[:5]))
 
     # --- loading ----------------------------------------------------------------------------
 
