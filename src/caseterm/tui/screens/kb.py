@@ -112,6 +112,9 @@ class KbScreen(DebouncedSearch, Screen):
 
     @on(Input.Changed, "#kb-query")
     def _typed(self, event: Input.Changed) -> None:
+        if not event.value.strip():  # nothing asked: nothing shown (an older answer is dropped on arrival)
+            self.query_one("#kb-results", OptionList).clear_options()
+            self.query_one("#kb-info", Static).update("Type to search the published articles.")
         self._search(event.value)
 
     def _search(self, text: str) -> None:

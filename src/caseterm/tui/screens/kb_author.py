@@ -87,6 +87,7 @@ class ArticleEditorScreen(Screen):
     ArticleEditorScreen #ed-comment { color: $warning; padding: 0 1; height: auto; display: none; }
     ArticleEditorScreen #ed-meta { grid-size: 6; grid-columns: 10 1fr 10 1fr 10 1fr; grid-rows: auto;
                                    height: auto; padding: 0 1; grid-gutter: 0 1; }
+    ArticleEditorScreen #title { column-span: 3; }
     ArticleEditorScreen #ed-meta Label { padding: 1 0 0 0; color: $text-muted; }
     ArticleEditorScreen .field-error { color: $error; padding: 0 1; height: auto; display: none; }
     ArticleEditorScreen #ed-panes { height: 1fr; }
@@ -126,10 +127,10 @@ class ArticleEditorScreen(Screen):
             yield Input(id="category", placeholder="e.g. Troubleshooting")
             yield Label("Keywords")
             yield Input(id="keywords", placeholder="comma, separated, words")
-            yield Label("Language")
-            yield Input("en", id="language", max_length=8)
             yield Label("Expires")
             yield Input(id="expiry", placeholder="YYYY-MM-DD or empty")
+            yield Label("Language")
+            yield Input("en", id="language", max_length=8)
         for name in self.FIELDS:
             yield Static("", id=f"error-{name}", classes="field-error")
         with Horizontal(id="ed-panes"):
