@@ -550,3 +550,11 @@ def test_cli_reindex(cli_db):
     shutil.rmtree(kb_index.index_path(cli_db))
     found = json.loads(run_cli(cli_db, "kb", "search", "wifi", "--json").stdout)
     assert found["hits"]
+
+
+def test_a_word_is_never_corrected_into_an_unrelated_one(store, publish):
+    publish(title="Router restarts", body="The router restarts every day after the update.")
+    # "evening" stems to "even", two edits from "everi" (every): close stems, unrelated words
+    result = kb_index.search(store.path, "router restarts evening")
+    assert result.suggestion is None
+    assert kb_index.search(store.path, "ruoter").suggestion == "router"

@@ -99,6 +99,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate, repeat
 from operator import add, mul, truediv
 from pathlib import Path
+from typing import TypeVar
 
 from caseterm.errors import CasetermError, ValidationError
 
@@ -137,6 +138,7 @@ _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _COMPOUND_RE = re.compile(r"\w+(?:\.\w+)*(?:-\w+(?:\.\w+)*)*")  # also "Wi-Fi", "e-bike", "USB-C"
 
 Progress = Callable[[int, int], None]
+_T = TypeVar("_T")
 
 
 class SearchUnavailable(CasetermError):
@@ -1647,7 +1649,10 @@ def _correct_word(searcher, word: str) -> str | None:
     forms = _surface_forms(searcher, best[2])
     if not forms:
         return None
-    return min(forms, key=lambda f: (_edit_distance(word, f, 99), -forms[f], f))
+    form = min(forms, key=lambda f: (_edit_distance(word, f, 99), -forms[f], f))
+    # stems can be close where the words are not ("evening" → "even" ~ "everi" → "every"):
+    # only offer a word that is itself within the typo distance of what was typed
+    return form if _edit_distance(word, form, maxdist) <= maxdist else None
 
 
 def _suggest(searcher, text: str) -> str | None:
@@ -1745,13 +1750,23 @@ def search(store_path: Path | str, query: str, *, product: str | None = None, ca
     text = " ".join((query or "").split())
     if not text:
         raise ValidationError("query", "type some words to search for")
+    return with_index(store_path, lambda state: _run(state, text, product=product, category=category, limit=limit),
+                      progress=progress)
+
+
+def with_index(store_path: Path | str, work: Callable[[_Open], _T], *, progress: Progress | None = None) -> _T:
+    """``work(state)`` on the index of ``store_path``, with this process's lock on it held
+    and the index ready (built, repaired or reconciled first, as :func:`search` does;
+    ``progress`` as for :func:`rebuild`). When ``work`` fails on a broken index, the index
+    is rebuilt and ``work`` runs once more. Raises :class:`SearchUnavailable` when the index
+    cannot be used (``work``'s own ``CasetermError`` pass through)."""
     store_path = Path(store_path).expanduser()
     state = _state_for(store_path)
     with state.lock:
         for attempt in (1, 2):
             try:
                 _ensure_ready(state, progress)
-                return _run(state, text, product=product, category=category, limit=limit)
+                return work(state)
             except CasetermError:
                 raise
             except sqlite3.Error as exc:
