@@ -162,14 +162,7 @@ def corpus_store(n: int, rebuild: bool) -> tuple[Path, list[dict]]:
                          "unit_price, currency, returnable, return_window_days, warranty_months, active) "
                          "VALUES (?, 0, ?, ?, 0, ?, ?, ?, ?, 'EUR', 1, 30, 24, 1)",
                          (pid, NOW, NOW, r["sku"], r["name"], r["category"], r["unit_price"]))
-    rng = random.Random(7)
-    for i, a in enumerate(articles, start=1):
-        conn.execute(
-            "INSERT INTO kb_articles (id, version, created_at, updated_at, deleted, number, revision, slug, title, "
-            "body, keywords, product_id, category, language, state, review_comment, published_at, views, helpful, "
-            "not_helpful) VALUES (?, 0, ?, ?, 0, ?, 1, ?, ?, ?, ?, ?, ?, 'en', 'published', ?, ?, 0, 0, 0)",
-            (uuid.UUID(int=rng.getrandbits(128)).hex, NOW, NOW, f"KA-BENCH-{i:06d}", a["slug"], a["title"], a["body"],
-             json.dumps(a["keywords"]), sku_ids.get(a["product"] or ""), a["category"], "bench", NOW))
+    insert_published(conn, articles, sku_ids)
     conn.execute("CREATE TABLE bench_corpus (stamp TEXT)")  # what the reuse check reads
     conn.execute("INSERT INTO bench_corpus VALUES (?)", (stamp,))
     conn.execute("COMMIT")
@@ -180,6 +173,20 @@ def corpus_store(n: int, rebuild: bool) -> tuple[Path, list[dict]]:
              if sizes else "")
     print(f"store: {path} (built in {time.perf_counter() - started:.1f} s; {n:,} published articles{sized})")
     return path, articles
+
+
+def insert_published(conn: sqlite3.Connection, articles: list[dict], sku_ids: dict[str, str], *,
+                     first_number: int = 1) -> None:
+    """Write ``articles`` into the store as published revisions numbered KA-BENCH-<n> (no
+    services, no index update; the caller's transaction)."""
+    rng = random.Random(7 + first_number - 1)
+    conn.executemany(
+        "INSERT INTO kb_articles (id, version, created_at, updated_at, deleted, number, revision, slug, title, "
+        "body, keywords, product_id, category, language, state, review_comment, published_at, views, helpful, "
+        "not_helpful) VALUES (?, 0, ?, ?, 0, ?, 1, ?, ?, ?, ?, ?, ?, 'en', 'published', ?, ?, 0, 0, 0)",
+        ((uuid.UUID(int=rng.getrandbits(128)).hex, NOW, NOW, f"KA-BENCH-{i:06d}", a["slug"], a["title"], a["body"],
+          json.dumps(a["keywords"]), sku_ids.get(a["product"] or ""), a["category"], "bench", NOW)
+         for i, a in enumerate(articles, start=first_number)))
 
 
 # --- FTS5 -------------------------------------------------------------------------------------

@@ -159,6 +159,72 @@ def show_case(
     c.print(table)
 
 
+@app.command("suggest")
+def suggest(
+    number: Annotated[str, typer.Argument(help="Case number, e.g. CAS-LOC-000012.")],
+    articles: Annotated[int, typer.Option("--articles", help="Knowledge articles to suggest (0-20).")] = 3,
+    cases: Annotated[int, typer.Option("--cases", help="Similar resolved cases to show (0-20).")] = 3,
+    as_json: JsonOpt = False,
+) -> None:
+    """Suggest knowledge articles and similar resolved cases (with their resolutions) for a
+    case, from its title, description and latest customer message."""
+    from caseterm.cli.kb import _index_progress
+    from caseterm.errors import ValidationError
+    from caseterm.search import suggest as suggestions
+
+    for flag, value in (("--articles", articles), ("--cases", cases)):
+        if not 0 <= value <= suggestions.MAX_SUGGESTIONS:
+            raise ValidationError(flag, f"must be from 0 to {suggestions.MAX_SUGGESTIONS}")
+    context.read_conn()  # the store exists and is current
+    progress = _index_progress("Building the search index")
+    try:
+        result = suggestions.for_case(context.settings().db, number, articles=articles, cases=cases,
+                                      progress=progress)
+    finally:
+        progress.stop()
+    if as_json:
+        print_json(result.to_dict())
+        return
+    import re
+
+    from rich.text import Text
+
+    from caseterm.search import kb_index
+
+    c = context.console()
+    marked = re.compile(f"({re.escape(kb_index.MARK_START)}[^{kb_index.MARK_END}]*{re.escape(kb_index.MARK_END)})")
+    if articles:
+        c.print("Articles", style="bold")
+        for hit in result.articles:
+            line = Text("  ")
+            line.append(hit.number, style="bold")
+            line.append(f"  {hit.title}")
+            extra = " · ".join(x for x in (hit.product, hit.category) if x)
+            if extra:
+                line.append(f"  ({extra})", style="dim")
+            c.print(line)
+            snippet = Text("    ")
+            for i, part in enumerate(marked.split(hit.snippet)):
+                snippet.append(part, style="bold yellow" if i % 2 else None)
+            c.print(snippet)
+        if result.note:
+            c.print(f"  {result.note}", style="dim")
+        elif not result.articles:
+            c.print("  No published article is like this case.", style="dim")
+    if cases:
+        c.print("Similar resolved cases", style="bold")
+        for case in result.cases:
+            line = Text("  ")
+            line.append(case.number, style="bold")
+            line.append(f"  {case.title}")
+            if case.resolved_at:
+                line.append(f"  (resolved {case.resolved_at[:10]})", style="dim")
+            c.print(line)
+            c.print(Text(f"    {case.resolution}"))
+        if not result.cases:
+            c.print("  No resolved case is like this one.", style="dim")
+
+
 # --- writes ----------------------------------------------------------------------------------
 
 
