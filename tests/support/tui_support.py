@@ -42,3 +42,25 @@ def rows(path, sql: str, params=()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def add_demo_products_and_articles(path) -> None:
+    """Every product of data/products.csv and all shipped articles (published) into the store."""
+    import csv
+    from decimal import Decimal
+
+    from caseterm.datafiles import data_dir
+    from caseterm.services import kb
+    from caseterm.services.lookup import agent_by_login
+    from caseterm.store.models import Product
+    from caseterm.store.uow import LocalStore
+
+    store = LocalStore.open(path)
+    with store.uow() as uow, open(data_dir() / "products.csv", newline="", encoding="utf-8") as handle:
+        admin = agent_by_login(uow, "admin")
+        for row in csv.DictReader(handle):
+            uow.create(Product(sku=row["sku"], name=row["name"], unit_price=Decimal(row["unit_price"])), admin.id,
+                       "seed")
+    report = kb.import_paths(store.uow, "admin", [data_dir() / "kb"])
+    store.close()
+    assert not report.skipped, report.skipped

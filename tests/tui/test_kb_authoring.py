@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from tui_support import make_app, rows, settle, workstation_ready
+from tui_support import add_demo_products_and_articles, make_app, rows, settle, workstation_ready
 
 SIZE = (130, 40)
 
@@ -257,3 +257,50 @@ async def test_the_workstation_expires_articles_past_their_date(kb_store):
         await settle(pilot, lambda: rows(kb_store, "SELECT state FROM kb_articles WHERE title = 'Autumn zebra offer'")
                      == [("expired",)])
     assert "Autumn zebra offer" not in search(kb_store, "zebra offer")
+
+
+@pytest.fixture
+def full_kb_store(org_store):
+    """The org store with every demo product and all 64 shipped articles published."""
+    add_demo_products_and_articles(org_store)
+    return org_store
+
+
+async def test_the_case_pane_suggests_articles_and_a_digit_links_one(full_kb_store):
+    app = make_app(full_kb_store, login="jdoe")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app) and app.screen.suggestions_for == "CAS-LOC-000001")
+        screen = app.screen
+        wifi = rows(full_kb_store, "SELECT number FROM kb_articles WHERE slug = 'networking-mesh-wifi-drops-evening'")
+        assert screen.suggestions.articles[0].number == wifi[0][0]  # "Router drops Wi-Fi every evening"
+        shown = screen.query_one("#detail").suggestions_text
+        assert "Suggested articles" in shown and wifi[0][0] in shown
+        await pilot.press("1")
+        await settle(pilot, lambda: any(wifi[0][0] in line and line.endswith("✓ linked")
+                                        for line in screen.query_one("#detail").suggestions_text.splitlines()))
+        await pilot.press("9")  # no ninth suggestion: nothing happens to the case, a warning says so
+        await settle(pilot)
+    assert rows(full_kb_store, "SELECT a.number, l.helped FROM case_articles l JOIN kb_articles a ON a.id = l.article_id "
+                               "JOIN cases c ON c.id = l.case_id WHERE c.number = 'CAS-LOC-000001'") == [(wifi[0][0], 0)]
+
+
+async def test_similar_resolved_cases_show_their_resolution(org_store):
+    from caseterm.services import cases
+    from caseterm.services.lookup import agent_by_login, case_by_number, customer_by_key
+    from caseterm.store.uow import LocalStore
+
+    store = LocalStore.open(org_store)
+    with store.uow() as uow:
+        jdoe = agent_by_login(uow, "jdoe")
+        old = cases.create_case(uow, jdoe, customer=customer_by_key(uow, "bob@example.org"),
+                                title="Router reboots every evening after the update",
+                                description="The router drops Wi-Fi at 8 pm.")
+        cases.resolve_case(uow, jdoe, case_by_number(uow, old.number), "Rolled the router firmware back to 2.1",
+                           kind="problem_solved")
+    store.close()
+    app = make_app(org_store, login="jdoe")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: workstation_ready(app) and app.screen.suggestions_for == "CAS-LOC-000001")
+        assert [c.number for c in app.screen.suggestions.cases] == [old.number]
+        shown = app.screen.query_one("#detail").suggestions_text
+        assert old.number in shown and "Rolled the router firmware back to 2.1" in shown

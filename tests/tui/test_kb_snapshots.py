@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tui_support import make_app, settle, workstation_ready
+from tui_support import add_demo_products_and_articles, make_app, settle, workstation_ready
 
 SIZE = (120, 36)
 
@@ -21,14 +21,8 @@ def _steady(monkeypatch):
 
 @pytest.fixture
 def fixed_kb_store(org_store) -> Path:
-    """The org store with the shipped articles that need no product, at a fixed path."""
-    from caseterm.datafiles import data_dir
-    from caseterm.services import kb
-    from caseterm.store.uow import LocalStore
-
-    store = LocalStore.open(org_store)
-    kb.import_paths(store.uow, "admin", [data_dir() / "kb"])
-    store.close()
+    """The org store with the demo products and all shipped articles, at a fixed path."""
+    add_demo_products_and_articles(org_store)
     target = Path("/tmp/caseterm-snapshots/kb.sqlite")
     target.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -81,3 +75,33 @@ def test_article_editor_with_preview_and_an_error(snap_compare, fixed_kb_store):
         await pilot.pause(0.3)
 
     assert snap_compare(make_app(fixed_kb_store), run_before=run_before, terminal_size=SIZE)
+
+
+def test_case_with_suggested_articles_and_similar_cases(snap_compare, fixed_kb_store):
+    from datetime import timedelta
+
+    from caseterm.clock import FixedClock
+    from caseterm.services import cases
+    from caseterm.services.lookup import agent_by_login, customer_by_key
+    from caseterm.store.uow import LocalStore
+    from tui_support import NOW
+
+    store = LocalStore.open(fixed_kb_store, clock=FixedClock(NOW - timedelta(days=1)))
+    with store.uow() as uow:
+        jdoe = agent_by_login(uow, "jdoe")
+        old = cases.create_case(uow, jdoe, customer=customer_by_key(uow, "bob@example.org"),
+                                title="Wi-Fi drops every evening since the router update",
+                                description="The mesh router loses Wi-Fi around 8 pm.")
+        cases.resolve_case(uow, jdoe, old, "Moved the mesh to channel 36 and turned off automatic channel selection")
+    store.close()
+
+    async def run_before(pilot):
+        app = pilot.app
+        await settle(pilot, lambda: workstation_ready(app) and app.screen.suggestions_for == "CAS-LOC-000001")
+        await pilot.press("1")  # link the first suggestion
+        await settle(pilot, lambda: "✓ linked" in app.screen.query_one("#detail").suggestions_text)
+        await pilot.press("d")  # the case pane, to read the suggestions
+        app.clear_notifications()
+        await settle(pilot)
+
+    assert snap_compare(make_app(fixed_kb_store), run_before=run_before, terminal_size=(120, 44))

@@ -30,7 +30,8 @@ async def _open_case(pilot) -> None:
     await pilot.press("j")
     await settle(pilot, lambda: pilot.app.screen.detail.fields["number"] == "CAS-LOC-000002")
     await pilot.press("k")
-    await settle(pilot, lambda: pilot.app.screen.detail.fields["number"] == "CAS-LOC-000001")
+    await settle(pilot, lambda: pilot.app.screen.detail.fields["number"] == "CAS-LOC-000001"
+                 and pilot.app.screen.suggestions_for == "CAS-LOC-000001")
 
 
 @pytest.mark.parametrize("theme", ["caseterm-dark", "caseterm-light", "caseterm-high-contrast"],

@@ -153,6 +153,19 @@ class Gateway:
             "ORDER BY category")]
         return products, categories
 
+    def suggestions(self, number: str):
+        """``search.suggest.for_case`` for the case: articles and similar resolved cases."""
+        from caseterm.search import suggest
+
+        self.open()
+        return suggest.for_case(self.path, number)
+
+    def linked_articles(self, case_id: str) -> set[str]:
+        """The numbers of the articles linked to a case."""
+        return {r[0] for r in self.conn().execute(
+            "SELECT a.number FROM case_articles l JOIN kb_articles a ON a.id = l.article_id "
+            "WHERE l.case_id = ? AND l.deleted = 0", [case_id])}
+
     def expire_due_articles(self, login: str) -> list[str]:
         """Expire the published articles past their expiry date; the numbers expired.
         Touches the ORM only when there is something to expire."""

@@ -6,6 +6,7 @@ and the case refresh in place."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from caseterm.tui.screens import forms
 from caseterm.tui.widgets.case_detail import CaseDetailPane, action_available, lifecycle_of
 from caseterm.tui.widgets.case_list import CaseList, CaseListHeader
 
+log = logging.getLogger("caseterm.tui")
+
 
 def _cases():
     """The case services, imported on first use: SQLModel stays out of the first paint."""
@@ -33,6 +36,7 @@ def _cases():
     return cases
 
 
+SUGGEST_DELAY = 0.15  # seconds the cursor rests on a case before its suggestions are worked out
 EXPIRY_CHECK_SECONDS = 15 * 60  # how often the workstation expires knowledge articles past their date
 
 
@@ -97,6 +101,12 @@ class WorkstationScreen(Screen):
                 tooltip="Customer 360: profile, assets, orders and every case of this case's customer"),
         Binding("ctrl+k,f4", "knowledge", "Knowledge", id="case.knowledge",
                 tooltip="Search the knowledge base (from a case: its title, and link articles to it)"),
+        Binding("1", "link_suggested(1)", "Link article 1", show=False, id="case.link_1",
+                tooltip="Link the first suggested article to the case"),
+        Binding("2", "link_suggested(2)", "Link article 2", show=False, id="case.link_2",
+                tooltip="Link the second suggested article to the case"),
+        Binding("3", "link_suggested(3)", "Link article 3", show=False, id="case.link_3",
+                tooltip="Link the third suggested article to the case"),
         Binding("f6", "kb_desk", "Drafts & review", show=False, id="kb.desk",
                 tooltip="Knowledge articles being written or waiting for review"),
         Binding("f", "find_customer", "Find customer", show=False, id="customer.find",
@@ -117,6 +127,9 @@ class WorkstationScreen(Screen):
         self.active = self.views[0]
         self.counts: dict[str, int] = {}
         self.detail: CaseDetail | None = None
+        self.suggestions = None  # search.suggest.Suggestions for the open case, once worked out
+        self.suggestions_for: str | None = None  # ... and the case they are for
+        self.linked: set[str] = set()  # the numbers of the articles linked to that case
         self.sort_override: str | None = None  # "newest" / "oldest", or None for the view's own order
 
     def compose(self) -> ComposeResult:
@@ -252,7 +265,71 @@ class WorkstationScreen(Screen):
 
     def _detail_loaded(self, detail: CaseDetail | None) -> None:
         self.detail = detail
-        self.query_one(CaseDetailPane).show(detail, self.ACTION_KEYS)
+        pane = self.query_one(CaseDetailPane)
+        pane.show(detail, self.ACTION_KEYS)
+        if detail is not None:
+            if self.suggestions is not None and self.suggestions_for == detail.fields["number"]:
+                pane.show_suggestions(self.suggestions, self.linked)  # the same case, reloaded
+            else:
+                self.suggestions = None
+                pane.show_suggestions(None, set())
+            self._load_suggestions(detail.fields["number"], detail.fields["id"])
+
+    @work(thread=True, exclusive=True, group="suggest", exit_on_error=False)
+    def _load_suggestions(self, number: str, case_id: str) -> None:
+        """Articles and similar resolved cases for the open case, a moment after the cursor
+        stops (the next case cancels this worker)."""
+        import time
+
+        from textual.worker import get_current_worker
+
+        time.sleep(SUGGEST_DELAY)
+        if get_current_worker().is_cancelled:
+            return
+        try:
+            found = self.gateway.suggestions(number)
+        except CasetermError as exc:
+            log.warning("no suggestions for %s: %s", number, exc)
+            from caseterm.search.suggest import Suggestions
+
+            found = Suggestions(note=f"No suggestions right now: {exc}")
+        linked = self.gateway.linked_articles(case_id)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._suggestions_loaded, number, found, linked)
+
+    def _suggestions_loaded(self, number: str, found, linked: set[str]) -> None:
+        if self.detail is None or self.detail.fields["number"] != number:
+            return  # the cursor moved on
+        self.suggestions, self.suggestions_for, self.linked = found, number, linked
+        self.query_one(CaseDetailPane).show_suggestions(found, linked)
+
+    def action_link_suggested(self, position: int) -> None:
+        if self.detail is None:
+            self.notify("Pick a case first (j/k in the queue).", severity="warning")
+            return
+        number = self.detail.fields["number"]
+        if self.suggestions is None or self.suggestions_for != number:
+            self.notify("The suggestions for this case are still being worked out.", severity="warning")
+            return
+        if not 1 <= position <= len(self.suggestions.articles):
+            self.notify(f"There is no suggested article {position}; Ctrl+K searches the knowledge base.",
+                        severity="warning")
+            return
+        self._link_article(number, self.suggestions.articles[position - 1].number)
+
+    @work(thread=True, group="link-article", exit_on_error=False)
+    def _link_article(self, number: str, article: str) -> None:
+        from caseterm.services import kb
+        from caseterm.services.lookup import case_by_number
+
+        try:
+            self.gateway.write(self.me.login, lambda uow, me: kb.link_to_case(
+                uow, me, case_by_number(uow, number), kb.article_by_number(uow, article, state="published")))
+        except CasetermError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Not linked", severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"{article} linked to {number}; resolving the case records that it helped")
+        self.app.call_from_thread(self.refresh_all, number)
 
     def _reload_shown(self, keep: str | None = None) -> None:
         view = self.shown_view

@@ -32,12 +32,16 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
     CaseDetailPane { background: $surface; padding: 0 1; }
     CaseDetailPane > #case-header { margin-bottom: 1; }
     CaseDetailPane > #case-actions { color: $text-muted; margin-bottom: 1; }
+    CaseDetailPane > #case-suggestions { margin-bottom: 1; }
     CaseDetailPane > #case-timeline { }
     """
+
+    suggestions_text = ""  # what the suggestions section says, as plain text
 
     def compose(self):
         yield Static("Pick a case from the queue (j/k, Enter).", id="case-header")
         yield Static("", id="case-actions")
+        yield Static("", id="case-suggestions")
         yield Static("", id="case-timeline")
 
     def show(self, detail: CaseDetail | None, keys: dict[str, str]) -> None:
@@ -45,6 +49,7 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
         header = self.query_one("#case-header", Static)
         actions = self.query_one("#case-actions", Static)
         timeline = self.query_one("#case-timeline", Static)
+        self.query_one("#case-suggestions", Static).update("")
         if detail is None:
             header.update("No case selected.")
             actions.update("")
@@ -102,6 +107,37 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
             table.add_row(when(e.occurred_at), Text(what, style="dim" if system else "bold"), e.author_login or "—", text)
         timeline.update(Group(Text("Timeline (newest first)", style="bold underline"), table))
         self.scroll_home(animate=False)
+
+
+    def show_suggestions(self, suggestions, linked: set[str]) -> None:
+        """Suggested articles (numbered: the digit links one to the case) and similar
+        resolved cases with their resolutions; ``suggestions`` as ``search.suggest`` makes them,
+        None while they are being worked out."""
+        box = self.query_one("#case-suggestions", Static)
+        if suggestions is None:
+            box.update(Text("Suggestions: looking…", style="dim"))
+            self.suggestions_text = ""
+            return
+        parts: list = [Text("Suggested articles", style="bold underline")]
+        if suggestions.articles:
+            for i, hit in enumerate(suggestions.articles, 1):
+                mark = "  ✓ linked" if hit.number in linked else ""
+                parts.append(Text.assemble((f" {i} ", "bold reverse"), " ", (hit.number, "dim"), "  ", hit.title,
+                                           (mark, "green")))
+            parts.append(Text(f"   {'/'.join(str(i) for i in range(1, len(suggestions.articles) + 1))} links one "
+                              "to the case · Ctrl+K searches the knowledge base", style="dim"))
+        else:
+            parts.append(Text(suggestions.note or "No article matches this case; Ctrl+K to search.", style="dim"))
+        parts += [Text(""), Text("Similar resolved cases", style="bold underline")]
+        if suggestions.cases:
+            for case in suggestions.cases:
+                resolution = case.resolution if len(case.resolution) <= 160 else case.resolution[:159] + "…"
+                parts.append(Text.assemble(" ", (case.number, "bold"), "  ", case.title))
+                parts.append(Text.assemble("   → ", (resolution, "italic")))
+        else:
+            parts.append(Text("None resolved yet that look like this one.", style="dim"))
+        box.update(Group(*parts))
+        self.suggestions_text = "\n".join(part.plain for part in parts)
 
 
 def action_available(action: str, fields: dict) -> bool:
