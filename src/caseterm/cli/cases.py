@@ -185,28 +185,15 @@ def suggest(
     if as_json:
         print_json(result.to_dict())
         return
-    import re
-
     from rich.text import Text
 
-    from caseterm.search import kb_index
+    from caseterm.cli.output import print_article_hit
 
     c = context.console()
-    marked = re.compile(f"({re.escape(kb_index.MARK_START)}[^{kb_index.MARK_END}]*{re.escape(kb_index.MARK_END)})")
     if articles:
         c.print("Articles", style="bold")
         for hit in result.articles:
-            line = Text("  ")
-            line.append(hit.number, style="bold")
-            line.append(f"  {hit.title}")
-            extra = " · ".join(x for x in (hit.product, hit.category) if x)
-            if extra:
-                line.append(f"  ({extra})", style="dim")
-            c.print(line)
-            snippet = Text("    ")
-            for i, part in enumerate(marked.split(hit.snippet)):
-                snippet.append(part, style="bold yellow" if i % 2 else None)
-            c.print(snippet)
+            print_article_hit(c, hit, indent="  ")
         if result.note:
             c.print(f"  {result.note}", style="dim")
         elif not result.articles:

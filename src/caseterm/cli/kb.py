@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from caseterm.cli import context
-from caseterm.cli.output import print_json, when
+from caseterm.cli.output import print_article_hit, print_json, when
 
 app = typer.Typer(help="Knowledge-base articles: import, export, list, show, search, reindex.", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -224,8 +223,6 @@ def search(
     if as_json:
         print_json(result.to_dict())
         return
-    from rich.text import Text
-
     c = context.console()
     if result.suggestion:
         c.print(f'did you mean "{result.suggestion}"?' + (" (showing its results)" if result.hits else ""))
@@ -233,19 +230,7 @@ def search(
         c.print(f"No published article matches '{result.query}'.")
         return
     for hit in result.hits:
-        line = Text()
-        line.append(hit.number, style="bold")
-        line.append("  ")
-        line.append(hit.title, style="bold")
-        extra = " · ".join(x for x in (hit.product, hit.category) if x)
-        if extra:
-            line.append(f"  ({extra})", style="dim")
-        c.print(line)
-        snippet = Text("  ")
-        for i, part in enumerate(re.split(f"({re.escape(kb_index.MARK_START)}[^{kb_index.MARK_END}]*"
-                                          f"{re.escape(kb_index.MARK_END)})", hit.snippet)):
-            snippet.append(part, style="bold yellow" if i % 2 else None)
-        c.print(snippet)
+        print_article_hit(c, hit)
     c.print(f"{len(result.hits)} of {result.total} matching article(s)", style="dim")
 
 

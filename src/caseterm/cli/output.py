@@ -98,3 +98,27 @@ def _uuid_text(hex_value: str | None) -> str | None:
     import uuid
 
     return str(uuid.UUID(hex_value)) if hex_value else None
+
+
+def print_article_hit(console, hit, indent: str = "") -> None:
+    """A knowledge search hit (``kb_index.Hit``): number, title, product and category, then
+    its snippet with the matched words (marked «like this» by the index) highlighted."""
+    import re
+
+    from rich.text import Text
+
+    from caseterm.search.kb_index import MARK_END, MARK_START
+
+    line = Text(indent)
+    line.append(hit.number, style="bold")
+    line.append("  ")
+    line.append(hit.title, style="bold")
+    extra = " · ".join(x for x in (hit.product, hit.category) if x)
+    if extra:
+        line.append(f"  ({extra})", style="dim")
+    console.print(line)
+    snippet = Text(indent + "  ")
+    marked = f"({re.escape(MARK_START)}[^{MARK_END}]*{re.escape(MARK_END)})"
+    for i, part in enumerate(re.split(marked, hit.snippet)):
+        snippet.append(part, style="bold yellow" if i % 2 else None)
+    console.print(snippet)

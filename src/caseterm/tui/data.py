@@ -166,6 +166,14 @@ class Gateway:
             "SELECT a.number FROM case_articles l JOIN kb_articles a ON a.id = l.article_id "
             "WHERE l.case_id = ? AND l.deleted = 0", [case_id])}
 
+    def link_article(self, login: str, case_number: str, article_number: str) -> None:
+        """Link the published article to the case, as ``login`` (``services.kb.link_to_case``)."""
+        from caseterm.services import kb
+        from caseterm.services.lookup import case_by_number
+
+        self.write(login, lambda uow, me: kb.link_to_case(
+            uow, me, case_by_number(uow, case_number), kb.article_by_number(uow, article_number, state="published")))
+
     def expire_due_articles(self, login: str) -> list[str]:
         """Expire the published articles past their expiry date; the numbers expired.
         Touches the ORM only when there is something to expire."""

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, OptionList, Select, Static
 from textual.widgets.option_list import Option
@@ -246,12 +246,8 @@ class KbScreen(DebouncedSearch, Screen):
 
     @work(thread=True, group="kb-link", exit_on_error=False)
     def _link(self, case_number: str, number: str) -> None:
-        from caseterm.services import kb
-        from caseterm.services.lookup import case_by_number
-
         try:
-            self.gateway.write(self.me.login, lambda uow, me: kb.link_to_case(
-                uow, me, case_by_number(uow, case_number), kb.article_by_number(uow, number, state="published")))
+            self.gateway.link_article(self.me.login, case_number, number)
         except CasetermError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return

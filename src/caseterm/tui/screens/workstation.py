@@ -319,12 +319,8 @@ class WorkstationScreen(Screen):
 
     @work(thread=True, group="link-article", exit_on_error=False)
     def _link_article(self, number: str, article: str) -> None:
-        from caseterm.services import kb
-        from caseterm.services.lookup import case_by_number
-
         try:
-            self.gateway.write(self.me.login, lambda uow, me: kb.link_to_case(
-                uow, me, case_by_number(uow, number), kb.article_by_number(uow, article, state="published")))
+            self.gateway.link_article(self.me.login, number, article)
         except CasetermError as exc:
             self.app.call_from_thread(self.notify, str(exc), title="Not linked", severity="error")
             return
