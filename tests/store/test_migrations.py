@@ -111,13 +111,15 @@ def test_migrating_a_store_with_data_loses_nothing(tmp_path, target):
     migrate.bootstrap(path)
     before = fill_every_table(path)
     assert before["outbox"], "the old store holds unsynced outbox ops"
+    with sqlite3.connect(path) as old:
+        columns = {table: [c[1] for c in old.execute(f"PRAGMA table_info({table})")] for table in before}
 
     migrate.upgrade(path, target)
 
     conn = sqlite3.connect(path)
     assert current_revision(conn) == target
     for table, rows in before.items():
-        old_cols = [c[1] for c in sqlite3.connect(tmp_path / "old.sqlite").execute(f"PRAGMA table_info({table})")]
+        old_cols = columns[table]  # (read before: the store is migrated in place)
         new_cols = [c[1] for c in conn.execute(f"PRAGMA table_info({table})")]
         kept = [c for c in old_cols if c in new_cols]
         after = conn.execute(f"SELECT {', '.join(kept)} FROM {table} ORDER BY 1").fetchall()

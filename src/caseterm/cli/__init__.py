@@ -47,11 +47,12 @@ def _root(
 
 
 def _register() -> None:
-    from caseterm.cli import cases, customers, demo, kb
+    from caseterm.cli import cases, customers, demo, kb, ops
 
     app.add_typer(cases.app, name="cases")
     app.add_typer(customers.app, name="customers")
     app.add_typer(kb.app, name="kb")
+    app.add_typer(ops.app, name="ops")
     app.command("demo")(demo.demo)
     app.command("config-path")(context.show_config_path)
 

@@ -137,6 +137,10 @@ class Queue(SyncedRow, table=True):
 
     name: str = _str(80, unique=True)
     description: str = _str(300, default="")
+    # from the operations file (domain/ops_file.py)
+    email: Optional[str] = _str(254, default=None)  # mail to this address lands in the queue
+    strategy: str = _str(16, default="least_active")  # domain.routing.STRATEGIES
+    needs: dict = Field(default_factory=dict, sa_type=JsonText)  # skill -> minimum level
 
 
 class QueueMember(SyncedRow, table=True):
@@ -152,6 +156,59 @@ class Category(SyncedRow, table=True):
 
     name: str = _str(80, unique=True)
     parent_id: Optional[uuid.UUID] = _fk("categories.id")
+
+
+# --- service operations (the operations file, domain/ops_file.py) -------------------------------
+# Conditions, hours and targets are kept as the file wrote them (JSON), so export gives the
+# file back and the domain parses them the same way on every side.
+
+
+class Skill(SyncedRow, table=True):
+    __tablename__ = "skills"
+
+    name: str = _str(40, unique=True)
+
+
+class BusinessCalendar(SyncedRow, table=True):
+    __tablename__ = "business_calendars"
+
+    name: str = _str(80, unique=True)
+    time_zone: str = _str(64)
+    hours: dict = Field(default_factory=dict, sa_type=JsonText)  # {"mon-fri": ["09:00-17:00"]}
+    holidays: list = Field(default_factory=list, sa_type=JsonText)  # ISO dates
+
+
+class SlaPolicyRow(SyncedRow, table=True):
+    __tablename__ = "sla_policies"
+
+    name: str = _str(80, unique=True)
+    position: int = Field(default=0)  # the first matching policy (lowest position) applies
+    calendar: str = _str(80)
+    conditions: dict = Field(default_factory=dict, sa_type=JsonText)
+    targets: dict = Field(default_factory=dict, sa_type=JsonText)  # {"1": {"first_response": "1h", …}}
+    warn_at: float = Field(default=0.75)
+    pause: list = Field(default_factory=list, sa_type=JsonText)  # status reasons
+
+
+class RoutingRuleRow(SyncedRow, table=True):
+    __tablename__ = "routing_rules"
+
+    name: str = _str(80, unique=True)
+    position: int = Field(default=0)  # the first matching rule (lowest position) routes
+    conditions: dict = Field(default_factory=dict, sa_type=JsonText)
+    queue_id: uuid.UUID = Field(foreign_key="queues.id")
+    priority: Optional[int] = None
+
+
+class EntitlementTemplate(SyncedRow, table=True):
+    __tablename__ = "entitlement_templates"
+
+    name: str = _str(80, unique=True)
+    sla: Optional[str] = _str(80, default=None)
+    cases: Optional[int] = None
+    hours: Optional[int] = None
+    channels: list = Field(default_factory=list, sa_type=JsonText)
+    days: int = Field(default=365)
 
 
 # --- cases and their timeline ------------------------------------------------------------------
@@ -346,5 +403,5 @@ class NumberSequence(SQLModel, table=True):
 
 SYNCED_TABLES: tuple[type[SyncedRow], ...] = (
     Customer, Product, SalesOrder, SalesOrderLine, Asset, Agent, Queue, QueueMember, Category, Case, Activity,
-    KbArticle, CaseArticle,
+    KbArticle, CaseArticle, Skill, BusinessCalendar, SlaPolicyRow, RoutingRuleRow, EntitlementTemplate,
 )

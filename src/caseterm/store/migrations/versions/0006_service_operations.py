@@ -1,0 +1,106 @@
+"""Service operations: skills, business-hours calendars, SLA policies, routing rules and
+entitlement templates from the operations file, and each queue's email address,
+assignment strategy and needed skills.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-25
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from caseterm.store import types as ct
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('business_calendars',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('time_zone', sa.String(length=64), nullable=False),
+    sa.Column('hours', ct.JsonText(), nullable=False),
+    sa.Column('holidays', ct.JsonText(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
+    op.create_table('entitlement_templates',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('sla', sa.String(length=80), nullable=True),
+    sa.Column('cases', sa.Integer(), nullable=True),
+    sa.Column('hours', sa.Integer(), nullable=True),
+    sa.Column('channels', ct.JsonText(), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
+    op.create_table('skills',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
+    op.create_table('sla_policies',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('calendar', sa.String(length=80), nullable=False),
+    sa.Column('conditions', ct.JsonText(), nullable=False),
+    sa.Column('targets', ct.JsonText(), nullable=False),
+    sa.Column('warn_at', sa.Float(), nullable=False),
+    sa.Column('pause', ct.JsonText(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
+    op.create_table('routing_rules',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('conditions', ct.JsonText(), nullable=False),
+    sa.Column('queue_id', sa.Uuid(), nullable=False),
+    sa.Column('priority', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['queue_id'], ['queues.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('name')
+    )
+    with op.batch_alter_table('queues', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
+        batch_op.add_column(sa.Column('strategy', sa.String(length=16), nullable=False, server_default='least_active'))
+        batch_op.add_column(sa.Column('needs', ct.JsonText(), nullable=False, server_default='{}'))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('queues', schema=None) as batch_op:
+        batch_op.drop_column('needs')
+        batch_op.drop_column('strategy')
+        batch_op.drop_column('email')
+
+    op.drop_table('routing_rules')
+    op.drop_table('sla_policies')
+    op.drop_table('skills')
+    op.drop_table('entitlement_templates')
+    op.drop_table('business_calendars')

@@ -1,0 +1,61 @@
+"""`caseterm ops apply|export` on the demo store: the demo file applies in one go, again
+changes nothing, export reads back, a bad file changes nothing and says where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEMO_OPS = Path(__file__).resolve().parents[2] / "data" / "ops" / "demo.toml"
+
+
+def test_apply_the_demo_file_twice_export_and_read_it_back(run, demo_db, tmp_path, sql, snapshot):
+    before = snapshot(demo_db)
+    dry = run("ops", "apply", DEMO_OPS, "--dry-run", "--json", db=demo_db, as_login="gpetrov")
+    assert dry.code == 0, dry.err
+    assert dry.json()["applied"] is False and len(dry.json()["changes"]) > 20
+    assert snapshot(demo_db) == before  # a dry run changes nothing
+
+    done = run("ops", "apply", DEMO_OPS, "--json", db=demo_db, as_login="gpetrov")
+    assert done.json() == {**dry.json(), "applied": True}  # exactly what the dry run said
+    assert sql(demo_db, "SELECT name, strategy, email FROM queues WHERE name = 'Returns'") == [
+        ("Returns", "skills", "returns@norrvik.example")]
+    assert sql(demo_db, "SELECT count(*) FROM routing_rules WHERE deleted = 0") == [(6,)]
+    assert sql(demo_db, "SELECT count(*) FROM outbox WHERE action = 'apply_ops'")[0][0] >= 26  # it all syncs
+
+    again = run("ops", "apply", DEMO_OPS, db=demo_db, as_login="gpetrov")
+    assert "Nothing to change" in again.out
+
+    exported = tmp_path / "ops.toml"
+    assert run("ops", "export", exported, db=demo_db).code == 0
+    assert run("ops", "apply", exported, "--json", db=demo_db, as_login="gpetrov").json()["changes"] == []
+
+
+def test_removing_and_bringing_back_a_rule_and_a_member(run, demo_db, tmp_path, sql):
+    assert run("ops", "apply", DEMO_OPS, db=demo_db, as_login="gpetrov").code == 0
+    text = DEMO_OPS.read_text(encoding="utf-8")
+    smaller = tmp_path / "smaller.toml"
+    smaller.write_text(text.replace('[[routing]]\nname = "on site"\nwhen = { origin = "field" }\n'
+                                    'queue = "Field Service"\n', "")
+                       .replace('"fjohansson", ', ""), encoding="utf-8")
+    changes = run("ops", "apply", smaller, "--json", db=demo_db, as_login="gpetrov").json()["changes"]
+    assert {"kind": "routing rule", "name": "on site", "change": "removed", "detail": ""} in changes
+    assert {"kind": "queue members", "name": "Field Service", "change": "changed", "detail": "-fjohansson"} in changes
+    assert sql(demo_db, "SELECT deleted FROM routing_rules WHERE name = 'on site'") == [(1,)]
+    back = run("ops", "apply", DEMO_OPS, "--json", db=demo_db, as_login="gpetrov").json()["changes"]
+    assert {"kind": "routing rule", "name": "on site", "change": "added", "detail": ""} in back
+    assert sql(demo_db, "SELECT deleted, position FROM routing_rules WHERE name = 'on site'") == [(0, 2)]
+
+
+def test_a_bad_file_or_a_non_admin_changes_nothing(run, demo_db, tmp_path, snapshot):
+    before = snapshot(demo_db)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(DEMO_OPS.read_text(encoding="utf-8").replace('strategy = "round_robin"', 'strategy = "fastest"')
+                   .replace('"mrossi", ', '"mrosi", '), encoding="utf-8")
+    r = run("ops", "apply", bad, db=demo_db, as_login="gpetrov")
+    assert r.code == 2
+    assert "2 problem(s) in the operations file; nothing was applied" in r.err
+    assert "queue[3].strategy: one of round_robin, least_active, skills" in r.err
+    assert "queue[4].members[2]: no agent 'mrosi'" in r.err and "line 55" in r.err
+    r = run("ops", "apply", DEMO_OPS, db=demo_db, as_login="jdoe")
+    assert r.code == 2 and "needs an admin" in r.err
+    assert snapshot(demo_db) == before
