@@ -136,6 +136,23 @@ def create_case(
         permissions.require(actor.role, "assign_to_other_agent")
     if parent is not None and parent.state != CaseState.ACTIVE.value:
         raise ValidationError("parent", f"{parent.number} is {parent.state}; a new case can only hang under an active one")
+    origin = Origin.parse(origin, "origin").value
+    case_type = CaseType.parse(case_type, "type").value
+    priority = int(Priority.parse(priority))
+    if product is None and asset is not None:
+        product = uow.session.get(Product, asset.product_id)
+    # the operations the store holds (ops apply): routing when nobody chose a queue or an owner, SLA clocks
+    from caseterm.domain.routing import CaseFacts
+    from caseterm.services import routing
+
+    planned = routing.plan(uow, CaseFacts(
+        origin=origin, type=case_type, category=category.name if category else "",
+        product=product.sku if product else "", customer_tier=customer.tier or "", priority=priority,
+        title=title, description=description), route_it=queue is None and owner is None)
+    if planned.queue is not None:
+        queue = uow.session.get(Queue, planned.queue.id)
+        owner = planned.owner
+        priority = planned.priority or priority
     case = Case(
         number=uow.next_number("CAS"),
         title=validate.required_line("title", title, 200),
@@ -144,10 +161,12 @@ def create_case(
         contact_id=contact.id if contact else None,
         asset_id=asset.id if asset else None,
         product_id=product.id if product else (asset.product_id if asset else None),
-        origin=Origin.parse(origin, "origin").value,
-        case_type=CaseType.parse(case_type, "type").value,
+        origin=origin,
+        case_type=case_type,
         category_id=category.id if category else None,
-        priority=int(Priority.parse(priority)),
+        priority=priority,
+        first_response_due_at=planned.first_response_due,
+        resolve_due_at=planned.resolve_due,
         queue_id=queue.id if queue else None,
         owner_id=owner.id if owner else None,
         created_by_id=actor.id,
@@ -161,6 +180,8 @@ def create_case(
         where.append(f"owner {owner.login}")
     body = f"Case created by {actor.login} via {case.origin}" + (f"; {', '.join(where)}" if where else "")
     log_event(uow, actor, case, "created", body, {"origin": case.origin, "priority": case.priority})
+    for event, words, data in planned.notes:
+        log_event(uow, actor, case, event, words, data)
     if parent is not None:
         log_event(uow, actor, parent, "child_added", f"{case.number} added as a child case", {"child": case.number})
     return case

@@ -1,0 +1,118 @@
+"""Routing and SLA clocks on case creation, by the operations applied from a file."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import select
+
+from caseterm.services import cases, ops
+from caseterm.store.models import Activity, Agent
+
+BERLIN = ZoneInfo("Europe/Berlin")
+OPS = '''
+categories = ["Kitchen"]
+skills = ["returns"]
+
+[[calendar]]
+name = "office"
+time_zone = "Europe/Berlin"
+hours = { mon-fri = ["09:00-17:00"] }
+
+[[queue]]
+name = "Returns"
+strategy = "least_active"
+members = ["jdoe", "kim"]
+
+[[queue]]
+name = "General"
+strategy = "round_robin"
+members = ["boss", "kim"]
+
+[[sla]]
+name = "standard"
+calendar = "office"
+targets = { 1 = { first_response = "1h", resolve = "8h" }, 2 = { first_response = "2h", resolve = "16h" }, 3 = { first_response = "4h", resolve = "24h" }, 4 = { first_response = "8h", resolve = "40h" } }
+
+[[routing]]
+name = "return keywords"
+when = { keywords = ["return", "refund"], not_type = "question" }
+queue = "Returns"
+
+[[routing]]
+name = "angry gold"
+when = { customer_tier = "gold", type = "complaint" }
+queue = "General"
+priority = 1
+
+[[routing]]
+name = "everything else"
+queue = "General"
+'''
+
+
+@pytest.fixture
+def org(store, world):
+    with store.uow() as uow:
+        uow.create(Agent(login="kim", display_name="Kim Kaur", role="agent", capacity=2), world["admin"].id, "seed")
+    report = ops.apply_text(store.uow, "admin", OPS)
+    assert report.applied
+    return world
+
+
+def timeline(store, case) -> list[tuple[str, str]]:
+    with store.uow() as uow:
+        return [(a.event, a.body) for a in uow.session.exec(
+            select(Activity).where(Activity.case_id == case.id).order_by(Activity.occurred_at, Activity.id))]
+
+
+def test_a_new_case_is_routed_assigned_and_given_its_sla_with_the_reasons(store, org):
+    # the clock: Wednesday 2026-11-25 09:00 UTC = 10:00 in Berlin
+    with store.uow() as uow:
+        case = cases.create_case(uow, org["clerk"], customer=org["ada"], title="I want to return my kettle",
+                                 case_type="request", priority=3)
+        queue_name = case.queue_id and uow.session.get(type(org["queue"]), case.queue_id).name
+        owner = uow.session.get(Agent, case.owner_id).login
+    assert (queue_name, owner) == ("Returns", "jdoe")  # least active: both have 0, jdoe first by name
+    assert case.first_response_due_at == datetime(2026, 11, 25, 14, 0, tzinfo=BERLIN)  # 4 working hours
+    assert case.resolve_due_at == datetime(2026, 11, 30, 10, 0, tzinfo=BERLIN)  # 24 h = 3 office days
+    events = timeline(store, case)
+    assert ("routed", "Routed to Returns by rule 'return keywords'; assigned to jdoe: load 0/10") in events
+    assert any(e == "sla_started" and "first response by 2026-11-25 14:00" in b for e, b in events)
+
+
+def test_the_first_matching_rule_wins_and_can_raise_the_priority(store, org):
+    with store.uow() as uow:
+        ada = org["ada"]
+        uow.update(ada, org["admin"].id, "seed", tier="gold")
+        question = cases.create_case(uow, org["agent"], customer=ada, title="Can I return it after 40 days?",
+                                     case_type="question")
+        angry = cases.create_case(uow, org["agent"], customer=ada, title="Third broken kettle", case_type="complaint")
+    assert timeline(store, question)[1][1].startswith("Routed to General by rule 'everything else'")
+    assert angry.priority == 1 and timeline(store, angry)[1][1].startswith(
+        "Routed to General by rule 'angry gold', priority 1")
+    assert angry.resolve_due_at == datetime(2026, 11, 26, 10, 0, tzinfo=BERLIN)  # priority 1: 8 working hours
+
+
+def test_capacity_and_round_robin_spread_the_work_and_a_full_queue_waits(store, org):
+    owners = []
+    with store.uow() as uow:
+        for i in range(4):
+            c = cases.create_case(uow, org["agent"], customer=org["bob"], title=f"Question {i}", case_type="question")
+            owners.append(uow.session.get(Agent, c.owner_id).login if c.owner_id else None)
+    # General is round robin over boss and kim; kim holds at most 2 active cases
+    assert owners == ["boss", "kim", "boss", "kim"]
+    more = []
+    with store.uow() as uow:
+        for i in (5, 6):
+            c = cases.create_case(uow, org["agent"], customer=org["bob"], title=f"Question {i}", case_type="question")
+            more.append(uow.session.get(Agent, c.owner_id).login)
+    assert more == ["boss", "boss"]  # kim is full (2/2): her turn goes on to boss
+
+
+def test_a_chosen_queue_or_owner_is_kept(store, org):
+    with store.uow() as uow:
+        c = cases.create_case(uow, org["agent"], customer=org["bob"], title="Refund please", queue=org["queue"])
+    assert c.owner_id is None and [e for e, _ in timeline(store, c)] == ["created", "sla_started"]
