@@ -20,6 +20,7 @@ names its place (``routing[2].when.origin``) and what is expected.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,21 @@ class CaseFacts:
     description: str = ""
 
     def value(self, name: str) -> str:
-        return str(getattr(self, name)).strip().lower()
+        return self.values[name]
+
+    @functools.cached_property
+    def values(self) -> dict[str, str]:
+        """Each value fact as conditions compare it (text, trimmed, lower case)."""
+        return {name: str(getattr(self, name)).strip().lower() for name, kind in FIELDS.items() if kind == "value"}
+
+    @functools.cached_property
+    def text(self) -> str:
+        """Title and description, for keyword conditions."""
+        return f"{self.title} {self.description}"
+
+    @functools.cached_property
+    def words(self) -> frozenset[str]:
+        return frozenset(_words(self.text))
 
 
 @dataclass(frozen=True)
@@ -60,10 +75,9 @@ class Condition:
 
     def holds(self, facts: CaseFacts) -> bool:
         if FIELDS[self.field] == "text":
-            words = set(_words(f"{facts.title} {facts.description}"))
-            found = any(_phrase_in(v, words, f"{facts.title} {facts.description}") for v in self.values)
+            found = any(_phrase_in(v, facts.words, facts.text) for v in self.values)
         else:
-            found = facts.value(self.field) in self.values
+            found = facts.values[self.field] in self.values
         return found != self.negate
 
     def describe(self) -> str:
@@ -192,6 +206,7 @@ def parse_rule(raw: Mapping, where: str, queues: Iterable[str] | None = None) ->
         if not values or any(isinstance(v, (dict, list)) or str(v).strip() == "" for v in values):
             raise ValidationError(f"{where}.when.{key}", "give a value or a list of values")
         conditions.append(Condition(fact, frozenset(str(v).strip().lower() for v in values), negate))
+    conditions.sort(key=lambda c: FIELDS[c.field] == "text")  # cheap equality tests first: all() stops early
     name_of_queue = known[queue.strip().lower()] if known is not None else queue.strip()
     return Rule(name.strip(), tuple(conditions), name_of_queue, priority)
 

@@ -179,9 +179,11 @@ def create_case(
     if owner is not None:
         where.append(f"owner {owner.login}")
     body = f"Case created by {actor.login} via {case.origin}" + (f"; {', '.join(where)}" if where else "")
-    log_event(uow, actor, case, "created", body, {"origin": case.origin, "priority": case.priority})
-    for event, words, data in planned.notes:
-        log_event(uow, actor, case, event, words, data)
+    data = {"origin": case.origin, "priority": case.priority}
+    for event, words, details in planned.notes:  # why it went where it went, and its SLA: one entry
+        body += f". {words}"
+        data[event] = details
+    log_event(uow, actor, case, "created", body, data)
     if parent is not None:
         log_event(uow, actor, parent, "child_added", f"{case.number} added as a child case", {"child": case.number})
     return case

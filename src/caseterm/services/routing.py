@@ -16,15 +16,15 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func
+import sqlalchemy as sa
+from sqlalchemy import bindparam, text
 from sqlmodel import select
 
 from caseterm.domain import business_hours as bh
 from caseterm.domain import routing as rt
 from caseterm.domain import sla
-from caseterm.store.models import (
-    Agent, BusinessCalendar, Case, Queue, QueueMember, RoutingRuleRow, SlaPolicyRow,
-)
+from caseterm.store.models import Agent, BusinessCalendar, Queue, RoutingRuleRow, SlaPolicyRow
+from caseterm.store.types import JsonText
 from caseterm.store.uow import UnitOfWork
 
 
@@ -59,11 +59,14 @@ _cache: dict[object, tuple[tuple, Operations]] = {}
 _cache_lock = threading.Lock()
 
 
+_FINGERPRINT = text(" UNION ALL ".join(
+    f"SELECT count(*), max(updated_at) FROM {table}"
+    for table in ("routing_rules", "sla_policies", "business_calendars", "queues")))
+
+
 def _fingerprint(uow: UnitOfWork) -> tuple:
-    out = []
-    for model in (RoutingRuleRow, SlaPolicyRow, BusinessCalendar, Queue):
-        out.append(tuple(uow.session.exec(select(func.count(), func.max(model.updated_at)).select_from(model)).one()))
-    return tuple(out)
+    """Changes whenever a row of the operations' tables does (one small query)."""
+    return tuple(tuple(row) for row in uow.session.connection().execute(_FINGERPRINT))
 
 
 def operations(uow: UnitOfWork) -> Operations:
@@ -137,23 +140,38 @@ def plan(uow: UnitOfWork, facts: rt.CaseFacts, *, queue_id=None, owner: Agent | 
     return out
 
 
+# plain SQL that runs on SQLite and PostgreSQL alike (ids typed, booleans tested as booleans)
+_MEMBERS = text(
+    "SELECT a.id, a.login, a.capacity, a.skills, a.presence, "
+    "(SELECT count(*) FROM cases c WHERE c.owner_id = a.id AND c.state = 'active' AND NOT c.deleted) "
+    "FROM queue_members m JOIN agents a ON a.id = m.agent_id "
+    "WHERE m.queue_id = :queue AND NOT m.deleted AND NOT a.deleted AND a.active"
+).bindparams(bindparam("queue", type_=sa.Uuid())).columns(sa.column("id", sa.Uuid()), sa.column("login"),
+                                                          sa.column("capacity"), sa.column("skills", JsonText()),
+                                                          sa.column("presence"), sa.column("load"))
+_LAST_OWNER = text(
+    "SELECT c.owner_id FROM cases c JOIN queue_members m ON m.agent_id = c.owner_id AND m.queue_id = c.queue_id "
+    "WHERE c.queue_id = :queue AND NOT m.deleted ORDER BY c.created_at DESC, c.number DESC LIMIT 1"
+).bindparams(bindparam("queue", type_=sa.Uuid())).columns(sa.column("owner_id", sa.Uuid()))
+
+
 def _pick(uow: UnitOfWork, queue: QueueInfo) -> tuple[Agent | None, str]:
-    agents = list(uow.session.exec(select(Agent).join(QueueMember, QueueMember.agent_id == Agent.id).where(
-        QueueMember.queue_id == queue.id, QueueMember.deleted == False, Agent.deleted == False,  # noqa: E712
-        Agent.active == True)))  # noqa: E712
-    if not agents:
+    """The queue strategy's choice among its members, with their live load (two queries)."""
+    conn = uow.session.connection()
+    key = {"queue": queue.id}
+    rows = conn.execute(_MEMBERS, key).all()
+    if not rows:
         return None, "the queue has no members; left unassigned in the queue"
-    ids = [a.id for a in agents]
-    load = dict(uow.session.exec(select(Case.owner_id, func.count()).where(
-        Case.owner_id.in_(ids), Case.state == "active", Case.deleted == False).group_by(Case.owner_id)).all())  # noqa: E712
-    last = uow.session.exec(select(Case.owner_id).where(Case.queue_id == queue.id, Case.owner_id.in_(ids))
-                            .order_by(Case.created_at.desc(), Case.number.desc()).limit(1)).first()
-    by_login = {a.login: a for a in agents}
-    members = [rt.Member(a.login, active=load.get(a.id, 0), capacity=a.capacity, skills=dict(a.skills or {}),
-                         available=a.presence not in ("away", "offline")) for a in agents]
-    last_login = next((a.login for a in agents if a.id == last), None)
+    last = conn.execute(_LAST_OWNER, key).scalar()
+    members = [rt.Member(login, active=load, capacity=capacity, skills=dict(skills or {}),
+                         available=presence not in ("away", "offline"))
+               for _, login, capacity, skills, presence, load in rows]
+    last_login = next((login for agent_id, login, *_ in rows if agent_id == last), None)
     pick = rt.pick_agent(queue.strategy, members, needs=queue.needs, last_login=last_login)
-    return (by_login[pick.login] if pick.login else None), pick.reason
+    if pick.login is None:
+        return None, pick.reason
+    agent_id = next(agent_id for agent_id, login, *_ in rows if login == pick.login)
+    return uow.session.get(Agent, agent_id), pick.reason
 
 
 __all__ = ["Operations", "Plan", "operations", "plan"]
