@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -34,6 +34,12 @@ def compact_age(since: datetime, now: datetime) -> str:
     if seconds < 14 * 86_400:
         return f"{seconds // 86_400}d"
     return f"{seconds // 604_800}w"
+
+
+def time_left(due: datetime, now: datetime) -> str:
+    """A deadline as a countdown in one short word: 45m, 5h, 3d; overdue with a minus: -2h."""
+    seconds = int((due - now).total_seconds())
+    return ("-" if seconds < 0 else "") + compact_age(now - timedelta(seconds=abs(seconds)), now)
 
 
 def short_time(moment: datetime | None) -> str:

@@ -237,6 +237,10 @@ class Case(SyncedRow, table=True):
         Index("ix_cases_owner_created", "owner_id", "state", "deleted", "created_at", **_LIVE),
         Index("ix_cases_state_resolved", "state", "deleted", "resolved_at", **_LIVE),
         Index("ix_cases_owner_resolved", "owner_id", "state", "deleted", "resolved_at", **_LIVE),
+        # the "SLA at risk" view: only cases with a resolve deadline (none in a store without SLAs)
+        Index("ix_cases_state_due", "state", "deleted", "resolve_due_at",
+              sqlite_where=text("deleted = 0 AND resolve_due_at IS NOT NULL"),
+              postgresql_where=text("NOT deleted AND resolve_due_at IS NOT NULL")),
         Index("ix_cases_customer", "customer_id", "state"),
         # few cases have a parent or were merged: index just those
         Index("ix_cases_parent_id", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),

@@ -33,6 +33,11 @@ def parse_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
+def store_time(moment: datetime) -> str:
+    """An instant as the store writes it (UTC, naive text that sorts in time order)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 # --- views and pages ------------------------------------------------------------------------
 
 
@@ -55,6 +60,8 @@ SORTS: dict[str, Sort] = {
     # by age, either way (the queue's sort key cycles through these)
     "newest": Sort("newest", ("created_at", "rowid"), descending=True),
     "oldest": Sort("oldest", ("created_at", "rowid")),
+    # the nearest resolve deadline first (the "SLA at risk" view; cases without one are not listed)
+    "due": Sort("due", ("resolve_due_at", "rowid")),
 }
 
 
@@ -69,6 +76,7 @@ class CaseView:
     unassigned: bool = False  # owner is nobody
     customer_id: str | None = None
     text: str | None = None  # quick filter: number prefix, or part of the title or customer name
+    due_before: str | None = None  # only cases to be resolved by then (store time text), or overdue
     sort: str = "priority"
 
     def where(self) -> tuple[list[str], list[Any]]:
@@ -98,6 +106,11 @@ class CaseView:
         if self.customer_id is not None:
             clauses.append("c.customer_id = ?")
             params.append(self.customer_id)
+        if self.due_before is not None or self.sort == "due":
+            clauses.append("c.resolve_due_at IS NOT NULL")
+        if self.due_before is not None:
+            clauses.append("c.resolve_due_at <= ?")
+            params.append(self.due_before)
         return clauses, params
 
 
@@ -115,6 +128,9 @@ class CaseRow:
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    first_response_due_at: datetime | None
+    first_response_at: datetime | None
+    resolve_due_at: datetime | None
     key: tuple  # this row's sort key: pass it as ``after``/``before`` for the next page
 
 
@@ -126,7 +142,8 @@ class CasePage:
 
 _ROW_SQL = """
 SELECT c.id, c.number, c.priority, c.title, cu.name, c.state, c.status_reason, q.name, a.login,
-       c.created_at, c.updated_at, c.resolved_at{extra}
+       c.created_at, c.updated_at, c.resolved_at, c.first_response_due_at, c.first_response_at,
+       c.resolve_due_at{extra}
 FROM cases AS c
 JOIN customers AS cu ON cu.id = c.customer_id
 LEFT JOIN queues AS q ON q.id = c.queue_id
@@ -175,7 +192,8 @@ def _case_row(r: tuple) -> CaseRow:
     return CaseRow(
         id=r[0], number=r[1], priority=r[2], title=r[3], customer_name=r[4], state=r[5], status_reason=r[6],
         queue_name=r[7], owner_login=r[8], created_at=parse_time(r[9]), updated_at=parse_time(r[10]),
-        resolved_at=parse_time(r[11]), key=tuple(r[12:]),
+        resolved_at=parse_time(r[11]), first_response_due_at=parse_time(r[12]), first_response_at=parse_time(r[13]),
+        resolve_due_at=parse_time(r[14]), key=tuple(r[15:]),
     )
 
 
@@ -215,10 +233,11 @@ def count_cases(conn: sqlite3.Connection, view: CaseView) -> dict[str, int]:
     """Live cases per status reason for ``view`` (only statuses with cases appear).
 
     Views filtered by queue, owner and state read the trigger-kept ``case_counts``;
-    a customer filter counts the customer's cases (few, and indexed); a text filter
-    counts by scanning the view (run it off the UI thread).
+    a customer filter counts the customer's cases (few, and indexed), a deadline filter
+    the cases due by then (indexed); a text filter counts by scanning the view (run it off
+    the UI thread).
     """
-    if view.customer_id is not None or view.text:
+    if view.customer_id is not None or view.text or view.due_before is not None:
         clauses, params = view.where()
         sql = (f"SELECT c.status_reason, count(*) FROM cases AS c JOIN customers AS cu ON cu.id = c.customer_id "
                f"WHERE {' AND '.join(clauses)} GROUP BY 1")
@@ -287,7 +306,7 @@ SELECT c.id, c.number, c.title, c.description, c.priority, c.origin, c.case_type
        cu.id, cu.name, cu.email, cu.phone, q.name, a.login, cr.login, cat.name, p.sku, p.name, s.serial_number,
        c.created_at, c.updated_at, c.resolved_at, c.cancelled_at, c.resolution, c.reopen_count,
        par.number, mi.number, c.version, c.first_response_due_at, c.resolve_due_at, c.escalated,
-       cu.address, cu.postcode, cu.city, s.location
+       cu.address, cu.postcode, cu.city, s.location, c.first_response_at
 FROM cases AS c
 JOIN customers AS cu ON cu.id = c.customer_id
 LEFT JOIN queues AS q ON q.id = c.queue_id
@@ -306,9 +325,10 @@ _DETAIL_NAMES = (
     "category", "product_sku", "product_name", "asset_serial", "created_at", "updated_at", "resolved_at",
     "cancelled_at", "resolution", "reopen_count", "parent", "merged_into", "version",
     "first_response_due_at", "resolve_due_at", "escalated",
-    "customer_address", "customer_postcode", "customer_city", "asset_location",
+    "customer_address", "customer_postcode", "customer_city", "asset_location", "first_response_at",
 )
-_TIME_FIELDS = {"created_at", "updated_at", "resolved_at", "cancelled_at", "first_response_due_at", "resolve_due_at"}
+_TIME_FIELDS = {"created_at", "updated_at", "resolved_at", "cancelled_at", "first_response_due_at", "resolve_due_at",
+                "first_response_at"}
 
 
 def case_detail(conn: sqlite3.Connection, number_or_id: str, timeline_limit: int | None = 200) -> CaseDetail | None:
@@ -459,7 +479,7 @@ def pending_ops(conn: sqlite3.Connection) -> int:
 def kb_expiry_due(conn: sqlite3.Connection, now: datetime) -> int:
     """Published articles whose expiry date has passed; ``services.kb.expire_due`` expires them.
     (A cheap check, so the CLI and the TUI can look on every start without the ORM.)"""
-    stamp = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    stamp = store_time(now)
     return conn.execute(
         "SELECT count(*) FROM kb_articles WHERE state = 'published' AND deleted = 0 AND expires_at IS NOT NULL "
         "AND expires_at <= ?", [stamp]).fetchone()[0]

@@ -9,6 +9,7 @@ import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,7 +22,7 @@ from textual.widgets.option_list import Option
 from caseterm.domain import case_lifecycle
 from caseterm.domain.enums import CaseState, StatusReason
 from caseterm.errors import CasetermError
-from caseterm.store.queries import CaseDetail, CaseView
+from caseterm.store.queries import CaseDetail, CaseView, store_time
 from caseterm.tui.screens import forms
 from caseterm.tui.widgets.case_detail import CaseDetailPane, action_available, lifecycle_of
 from caseterm.tui.widgets.case_list import CaseList, CaseListHeader
@@ -36,6 +37,8 @@ def _cases():
     return cases
 
 
+AT_RISK = "at-risk"
+AT_RISK_WITHIN = timedelta(hours=4)  # "SLA at risk": to be resolved within this, or overdue
 SUGGEST_DELAY = 0.15  # seconds the cursor rests on a case before its suggestions are worked out
 EXPIRY_CHECK_SECONDS = 15 * 60  # how often the workstation expires knowledge articles past their date
 
@@ -60,6 +63,7 @@ def saved_views(me) -> list[SavedView]:
     views += [
         SavedView("unassigned", "Unassigned", CaseView(unassigned=True)),
         SavedView("all", "All active", CaseView()),
+        SavedView(AT_RISK, "SLA at risk", CaseView(sort="due")),  # due_before set when shown (live_view)
         SavedView("resolved", "Recently resolved", CaseView(state=CaseState.RESOLVED, sort="resolved")),
     ]
     return views
@@ -127,6 +131,7 @@ class WorkstationScreen(Screen):
         self.active = self.views[0]
         self.counts: dict[str, int] = {}
         self.detail: CaseDetail | None = None
+        self.at_risk_before = ""  # store time: the "SLA at risk" view's horizon, set by refresh_all
         self.suggestions = None  # search.suggest.Suggestions for the open case, once worked out
         self.suggestions_for: str | None = None  # ... and the case they are for
         self.linked: set[str] = set()  # the numbers of the articles linked to that case
@@ -170,10 +175,16 @@ class WorkstationScreen(Screen):
     def shown_view(self) -> CaseView:
         """The active saved view with the quick filter applied."""
         text = self.query_one("#filter", Input).value.strip() if self.is_mounted else ""
-        view = self.active.view
+        view = self.live_view(self.active)
         if self.sort_override:
             view = dataclasses.replace(view, sort=self.sort_override)
         return dataclasses.replace(view, text=text) if text else view
+
+    def live_view(self, saved: SavedView) -> CaseView:
+        """The saved view as of the last refresh ("SLA at risk" moves with the clock)."""
+        if saved.key == AT_RISK:
+            return dataclasses.replace(saved.view, due_before=self.at_risk_before)
+        return saved.view
 
     def _view_options(self) -> list[Option]:
         options = []
@@ -193,11 +204,12 @@ class WorkstationScreen(Screen):
         return f"{self.me.login} ({self.me.role}) · {where} · offline (no server) · {changes}"
 
     def refresh_all(self, keep: str | None = None) -> None:
+        self.at_risk_before = store_time(self.app.clock.now() + AT_RISK_WITHIN)
         self._load_counts(keep)
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def _load_counts(self, keep: str | None) -> None:
-        counts = {v.key: self.gateway.count(v.view) for v in self.views}
+        counts = {v.key: self.gateway.count(self.live_view(v)) for v in self.views}
         pending = self.gateway.pending()
         self.app.call_from_thread(self._counts_loaded, counts, pending, keep)
 

@@ -12,7 +12,9 @@ from caseterm.domain import case_lifecycle
 from caseterm.domain.durations import format_duration
 from caseterm.domain.enums import CaseState, Priority, StatusReason
 from caseterm.domain.text import short_time as when
+from caseterm.domain.text import time_left
 from caseterm.store.queries import CaseDetail
+from caseterm.tui.widgets.case_list import SLA_AT_RISK
 
 PRIORITY = {p.value: p.label for p in Priority}
 
@@ -37,6 +39,9 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
     """
 
     suggestions_text = ""  # what the suggestions section says, as plain text
+
+    def now(self):
+        return self.app.clock.now()
 
     def compose(self):
         yield Static("Pick a case from the queue (j/k, Enter).", id="case-header")
@@ -74,6 +79,8 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
             serial = f" · serial {f['asset_serial']}" if f["asset_serial"] else ""
             lines.add_row("Product", Text(f"{f['product_name']}{serial}"))
         lines.add_row("Opened", f"{when(f['created_at'])} by {f['created_by'] or '—'}")
+        if sla := sla_line(f, self.now()):
+            lines.add_row("SLA", sla)
         if f["resolution"]:
             lines.add_row("Resolution", Text(f["resolution"]))
         if related := detail.related_summary():
@@ -138,6 +145,33 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
             parts.append(Text("None resolved yet that look like this one.", style="dim"))
         box.update(Group(*parts))
         self.suggestions_text = "\n".join(part.plain for part in parts)
+
+
+def sla_line(fields: dict, now) -> Text | None:
+    """Both SLA clocks of a case: when each is due and how it stands (met, time left, late)."""
+    parts: list[tuple[str, str]] = []
+    for label, due, done in (("first response", fields["first_response_due_at"], fields["first_response_at"]),
+                             ("resolve", fields["resolve_due_at"], fields["resolved_at"])):
+        if due is None:
+            continue
+        if done is not None:
+            parts.append((f"{label} by {when(due)}: " + ("met" if done <= due else f"late by {time_left(done, due)}"),
+                          "" if done <= due else "red"))
+        elif fields["state"] != "active":
+            parts.append((f"{label} by {when(due)}", "dim"))
+        else:
+            left = due - now
+            style = "bold red" if left.total_seconds() <= 0 else "yellow" if left < SLA_AT_RISK else ""
+            state = f"{time_left(now, due)} overdue" if left.total_seconds() <= 0 else f"{time_left(due, now)} left"
+            parts.append((f"{label} by {when(due)} ({state})", style))
+    if not parts:
+        return None
+    text = Text()
+    for i, (words, style) in enumerate(parts):
+        if i:
+            text.append(" · ")
+        text.append(words, style=style)
+    return text
 
 
 def action_available(action: str, fields: dict) -> bool:

@@ -10,6 +10,7 @@ the last page). Only a jump to the middle (a dragged scrollbar) reads by offset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from rich.segment import Segment
 from rich.style import Style
@@ -23,9 +24,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Static
 
-from caseterm.domain.text import compact_age
+from caseterm.domain.text import compact_age, time_left
 from caseterm.store.queries import CasePage, CaseRow, CaseView
 
+SLA_AT_RISK = timedelta(hours=4)  # a deadline closer than this shows in the warning colour, a passed one in red
 PAGE = 100  # rows per fetch
 KEEP = 3_000  # rows kept around the cursor; others are dropped and fetched again if needed
 
@@ -50,16 +52,35 @@ class Columns:
 
     @property
     def widths(self) -> list[tuple[str, int]]:
-        fixed = [("Number", 16), ("P", 2), ("Customer", 16), ("Status", 13), ("Owner", 9), ("Age", 4)]
+        fixed = [("Number", 16), ("P", 2), ("Customer", 16), ("Status", 13), ("Owner", 9), ("SLA", 4), ("Age", 4)]
         title = max(10, self.width - sum(w for _, w in fixed) - len(fixed) - 1)
         return [fixed[0], fixed[1], ("Title", title), *fixed[2:]]
+
+    def span(self, column: str) -> tuple[int, int]:
+        """Where ``column`` is in a line (start, end)."""
+        start = 1
+        for name, w in self.widths:
+            if name == column:
+                return start, start + w
+            start += w + 1
+        raise KeyError(column)
 
     def cells(self, values: list[str]) -> str:
         out = []
         for (name, w), value in zip(self.widths, values):
             value = value if len(value) <= w else value[: max(0, w - 1)] + "…"
-            out.append(value.rjust(w) if name == "Age" else value.ljust(w))
+            out.append(value.rjust(w) if name in ("Age", "SLA") else value.ljust(w))
         return " " + " ".join(out)
+
+
+def next_deadline(row: CaseRow) -> datetime | None:
+    """The SLA deadline an active case must meet next: its first response (until it is
+    made), else its resolution."""
+    if row.state != "active":
+        return None
+    pending = [d for d in (row.first_response_due_at if row.first_response_at is None else None, row.resolve_due_at)
+               if d is not None]
+    return min(pending) if pending else None
 
 
 class CaseListHeader(Static):
@@ -163,11 +184,16 @@ class CaseList(ScrollView, can_focus=True):
             self.call_later(self._request)
             text = Text(columns.cells(["…"]), style=self.get_component_rich_style("case-list--pending"))
         else:
+            now = self.now()
+            due = next_deadline(row)
             text = Text(columns.cells([
                 row.number, str(row.priority), row.title, row.customer_name,
                 STATUS_SHORT.get(row.status_reason, row.status_reason), row.owner_login or "—",
-                compact_age(row.created_at, self.now()),
+                time_left(due, now) if due else "", compact_age(row.created_at, now),
             ]))
+            if due is not None and due - now < SLA_AT_RISK:
+                text.stylize(self.get_component_rich_style(
+                    "case-list--urgent" if due <= now else "case-list--high"), *columns.span("SLA"))
             if row.state != "active":
                 text.stylize(self.get_component_rich_style("case-list--closed"))
             elif row.priority == 1:

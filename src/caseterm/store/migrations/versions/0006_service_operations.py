@@ -87,6 +87,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index('ix_cases_state_due', ['state', 'deleted', 'resolve_due_at'], unique=False,
+                              sqlite_where=sa.text('deleted = 0 AND resolve_due_at IS NOT NULL'),
+                              postgresql_where=sa.text('NOT deleted AND resolve_due_at IS NOT NULL'))
     with op.batch_alter_table('queues', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
         batch_op.add_column(sa.Column('strategy', sa.String(length=16), nullable=False, server_default='least_active'))
@@ -94,6 +98,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_state_due')
     with op.batch_alter_table('queues', schema=None) as batch_op:
         batch_op.drop_column('needs')
         batch_op.drop_column('strategy')
