@@ -117,3 +117,21 @@ def test_a_chosen_queue_or_owner_is_kept(store, org):
         c = cases.create_case(uow, org["agent"], customer=org["bob"], title="Refund please", queue=org["queue"])
     [(event, body)] = timeline(store, c)
     assert c.owner_id is None and "Routed" not in body and "SLA 'standard'" in body
+
+
+def test_the_first_customer_facing_answer_stops_the_first_response_clock(store, org, clock):
+    with store.uow() as uow:
+        case = cases.create_case(uow, org["agent"], customer=org["bob"], title="Where is my order?",
+                                 case_type="question", priority=3)
+        cases.add_activity(uow, org["agent"], case, kind="note", body="Checked the warehouse system")
+    assert case.first_response_at is None  # an internal note is no answer
+    clock.advance(hours=1)
+    with store.uow() as uow:
+        cases.add_activity(uow, org["agent"], case, kind="phone_call", body="Told him it ships today",
+                           direction="outbound", duration_seconds=120)
+        first = case.first_response_at
+        clock.advance(hours=1)
+        cases.add_activity(uow, org["agent"], case, kind="email_out", subject="Tracking", body="Here it is")
+    assert first == case.first_response_at == datetime(2026, 11, 25, 11, 0, tzinfo=BERLIN)  # the call, not the email
+    events = [(e, b) for e, b in timeline(store, case) if e == "first_response"]
+    assert events == [("first_response", "First response to the customer (met the SLA)")]

@@ -451,4 +451,19 @@ def add_activity(
         duration_seconds=duration_seconds,
         visibility=Visibility.parse(visibility, "visibility").value,
     )
-    return uow.append(entry, actor.id, "add_activity")
+    uow.append(entry, actor.id, "add_activity")
+    if case.first_response_at is None and customer_facing(entry):
+        # the first answer the customer gets stops the first-response clock
+        uow.update(case, actor.id, "first_response", first_response_at=entry.occurred_at)
+        if case.first_response_due_at is not None:
+            met = "met" if entry.occurred_at <= case.first_response_due_at else "late"
+            log_event(uow, actor, case, "first_response", f"First response to the customer ({met} the SLA)",
+                      {"met": met == "met"})
+    return entry
+
+
+def customer_facing(entry: Activity) -> bool:
+    """Whether the customer heard from us: an email sent, a call or chat (either way: we
+    talked), a visit, or anything marked visible to the customer."""
+    return entry.visibility == Visibility.CUSTOMER.value or entry.kind in (
+        ActivityKind.EMAIL_OUT.value, ActivityKind.PHONE_CALL.value, ActivityKind.CHAT.value, ActivityKind.VISIT.value)
