@@ -337,24 +337,29 @@ AGENTS_BY_LOGIN = {a[0]: a for a in AGENTS}
 
 
 def _load_articles(work: Path, summary: DemoSummary) -> None:
-    """Publish the shipped knowledge articles (data/kb) through the services, as admin.
+    """Publish the shipped knowledge articles (data/kb) and apply the demo's operations
+    file (data/ops/demo.toml: calendars, SLAs, routing) through the services, as admin.
 
     Like the rest of the demo they are a baseline, not local work: their outbox ops are
-    dropped. No search index is touched here; the first search builds it beside the store."""
-    from caseterm.services import kb
+    dropped. No search index is touched here; the first search builds it beside the store.
+    The bulk-loaded cases keep no SLA deadlines; cases created from then on get them."""
+    from caseterm.services import kb, ops
     from caseterm.store.uow import LocalStore, UnitOfWork
 
     folder = data_dir() / "kb"
-    if not folder.is_dir():
-        return
+    operations = data_dir() / "ops" / "demo.toml"
     store = LocalStore.open(work)
     try:
-        report = kb.import_paths(lambda: UnitOfWork(store.engine, store.clock, store.settings), "admin", [folder])
+        factory = lambda: UnitOfWork(store.engine, store.clock, store.settings)  # noqa: E731
+        if folder.is_dir():
+            report = kb.import_paths(factory, "admin", [folder])
+            summary.articles = len(report.created) + len(report.updated) + len(report.unchanged)
+        if operations.is_file():
+            ops.apply_text(factory, "admin", operations.read_text(encoding="utf-8"))
         with store.engine.begin() as conn:
             conn.exec_driver_sql("DELETE FROM outbox")
     finally:
         store.close()
-    summary.articles = len(report.created) + len(report.updated) + len(report.unchanged)
 
 
 @dataclass
