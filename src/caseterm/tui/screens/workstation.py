@@ -590,7 +590,7 @@ class WorkstationScreen(Screen):
             from caseterm.errors import ValidationError
             from caseterm.services import cases, customers
             from caseterm.services.lookup import customer_by_key, get_row
-            from caseterm.store.models import Asset, Category, Customer, Product
+            from caseterm.store.models import Agent, Asset, Category, Customer, Product, Queue
 
             if values["customer_id"]:
                 customer = get_row(uow, Customer, uuid.UUID(values["customer_id"]), "customer")
@@ -613,15 +613,20 @@ class WorkstationScreen(Screen):
                 else:
                     product = get_row(uow, Product, uuid.UUID(ident), "product")
             category = get_row(uow, Category, uuid.UUID(values["category"]), "category") if values["category"] else None
-            return cases.create_case(uow, me, customer=customer, title=values["title"],
+            case = cases.create_case(uow, me, customer=customer, title=values["title"],
                                      description=values["description"], origin=values["origin"],
                                      priority=values["priority"], case_type=values["type"], asset=asset,
                                      product=product, category=category)
+            queue = uow.session.get(Queue, case.queue_id) if case.queue_id else None
+            owner = uow.session.get(Agent, case.owner_id) if case.owner_id else None
+            return case.number, queue.name if queue else None, owner.login if owner else None
 
-        def created(case) -> None:
-            if case is not None:
-                self.notify(f"Created {case.number}: give this number to the customer.", title="Case created")
-                self.refresh_all(keep=case.number)
+        def created(made) -> None:
+            if made is not None:
+                number, queue, owner = made
+                where = f" It went to {queue}" + (f", {owner}" if owner else ", unassigned") + "." if queue else ""
+                self.notify(f"Created {number}: give this number to the customer.{where}", title="Case created")
+                self.refresh_all(keep=number)
 
         self._open_new_case(save, created)
 
