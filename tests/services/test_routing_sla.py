@@ -135,3 +135,23 @@ def test_the_first_customer_facing_answer_stops_the_first_response_clock(store, 
     assert first == case.first_response_at == datetime(2026, 11, 25, 11, 0, tzinfo=BERLIN)  # the call, not the email
     events = [(e, b) for e, b in timeline(store, case) if e == "first_response"]
     assert events == [("first_response", "First response to the customer (met the SLA)")]
+
+
+def test_waiting_for_the_customer_stops_the_clocks_and_the_deadlines_move_on(store, org, clock):
+    with store.uow() as uow:
+        case = cases.create_case(uow, org["agent"], customer=org["bob"], title="Refund for my order",
+                                 case_type="request", priority=3)
+    assert case.sla_policy == "standard"
+    assert case.resolve_due_at == datetime(2026, 11, 30, 10, 0, tzinfo=BERLIN)  # 24 office hours from Wed 10:00
+    clock.advance(hours=2)  # Wednesday 12:00 in Berlin
+    with store.uow() as uow:
+        cases.set_status(uow, org["agent"], case, "waiting_for_customer", "asked for the receipt")
+    assert case.sla_paused_at == datetime(2026, 11, 25, 12, 0, tzinfo=BERLIN)
+    clock.advance(hours=24)  # the customer answers on Thursday at 12:00: 8 office hours stood still
+    with store.uow() as uow:
+        cases.set_status(uow, org["agent"], case, "in_progress")
+    assert case.sla_paused_at is None and case.sla_paused_seconds == 8 * 3600
+    assert case.resolve_due_at == datetime(2026, 12, 1, 10, 0, tzinfo=BERLIN)  # one office day later
+    assert case.first_response_due_at == datetime(2026, 11, 26, 14, 0, tzinfo=BERLIN)  # was Wed 14:00
+    events = [e for e, _ in timeline(store, case)]
+    assert events.count("sla_paused") == 1 and events.count("sla_resumed") == 1

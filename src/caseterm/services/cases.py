@@ -15,6 +15,7 @@ from sqlmodel import func, select
 from caseterm.domain import case_lifecycle as lifecycle
 from caseterm.domain import permissions, validate
 from caseterm.domain.case_lifecycle import Lifecycle
+from caseterm.domain.durations import format_duration
 from caseterm.domain.enums import (
     ACTIVE_STATUSES,
     ActivityKind,
@@ -55,7 +56,7 @@ def _lifecycle(case: Case) -> Lifecycle:
 
 
 def _apply_lifecycle(uow: UnitOfWork, actor: Agent, case: Case, lc: Lifecycle, action: str) -> dict[str, tuple]:
-    return uow.update(
+    changed = uow.update(
         case,
         actor.id,
         action,
@@ -67,6 +68,42 @@ def _apply_lifecycle(uow: UnitOfWork, actor: Agent, case: Case, lc: Lifecycle, a
         merged_into_id=uuid.UUID(lc.merged_into) if lc.merged_into else None,
         reopen_count=lc.reopen_count,
     )
+    if case.sla_policy and ("status_reason" in changed or "state" in changed):
+        _pause_or_resume_sla(uow, actor, case)
+    return changed
+
+
+def _pause_or_resume_sla(uow: UnitOfWork, actor: Agent, case: Case) -> None:
+    """In one of its policy's pause statuses the case's SLA clocks stop; when it leaves it,
+    each pending deadline moves on by the working time the clock stood still."""
+    from caseterm.domain import business_hours as bh
+    from caseterm.services import routing
+
+    ops = routing.operations(uow)
+    policy = next((p for p in ops.policies if p.name == case.sla_policy), None)
+    if policy is None or policy.calendar not in ops.calendars:
+        return
+    calendar = ops.calendars[policy.calendar]
+    now = uow.now()
+    pausing = case.state == CaseState.ACTIVE.value and case.status_reason in policy.pause_statuses
+    if pausing and case.sla_paused_at is None:
+        uow.update(case, actor.id, "sla_pause", sla_paused_at=now)
+        log_event(uow, actor, case, "sla_paused", f"SLA clocks stopped ({StatusReason(case.status_reason).label.lower()})")
+    elif not pausing and case.sla_paused_at is not None:
+        since = case.sla_paused_at
+        stood = bh.between(calendar, since, now)
+        changes: dict[str, Any] = {"sla_paused_at": None,
+                                   "sla_paused_seconds": case.sla_paused_seconds + int(stood.total_seconds())}
+        for name, done in (("first_response_due_at", case.first_response_at), ("resolve_due_at", case.resolved_at)):
+            due = getattr(case, name)
+            if due is not None and done is None and due > since:
+                changes[name] = bh.add(calendar, now, bh.between(calendar, since, due))
+        uow.update(case, actor.id, "sla_resume", **changes)
+        if case.state == CaseState.ACTIVE.value:
+            due = case.resolve_due_at.astimezone(calendar.tz) if case.resolve_due_at else None
+            log_event(uow, actor, case, "sla_resumed",
+                      f"SLA clocks running again after {format_duration(int(stood.total_seconds()))} of working time"
+                      + (f"; resolve by {due:%Y-%m-%d %H:%M}" if due else ""), {"paused_seconds": int(stood.total_seconds())})
 
 
 def _status_text(state: str, status: str) -> str:
@@ -167,6 +204,7 @@ def create_case(
         priority=priority,
         first_response_due_at=planned.first_response_due,
         resolve_due_at=planned.resolve_due,
+        sla_policy=planned.policy,
         queue_id=queue.id if queue else None,
         owner_id=owner.id if owner else None,
         created_by_id=actor.id,

@@ -52,6 +52,7 @@ class Plan:
     priority: int | None = None
     first_response_due: datetime | None = None
     resolve_due: datetime | None = None
+    policy: str | None = None  # the SLA policy's name
     notes: list[tuple[str, str, dict]] = field(default_factory=list)  # (event, words, data) for the timeline
 
 
@@ -129,6 +130,7 @@ def plan(uow: UnitOfWork, facts: rt.CaseFacts, *, queue_id=None, owner: Agent | 
         calendar = ops.calendars[policy.calendar]
         targets = policy.targets_for(priority)
         now = uow.now()
+        out.policy = policy.name
         out.first_response_due = bh.add(calendar, now, targets.first_response)
         out.resolve_due = bh.add(calendar, now, targets.resolve)
         tz = calendar.tz

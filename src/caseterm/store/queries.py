@@ -131,6 +131,7 @@ class CaseRow:
     first_response_due_at: datetime | None
     first_response_at: datetime | None
     resolve_due_at: datetime | None
+    sla_paused_at: datetime | None  # the SLA clocks stand still (a pause status) since then
     key: tuple  # this row's sort key: pass it as ``after``/``before`` for the next page
 
 
@@ -143,7 +144,7 @@ class CasePage:
 _ROW_SQL = """
 SELECT c.id, c.number, c.priority, c.title, cu.name, c.state, c.status_reason, q.name, a.login,
        c.created_at, c.updated_at, c.resolved_at, c.first_response_due_at, c.first_response_at,
-       c.resolve_due_at{extra}
+       c.resolve_due_at, c.sla_paused_at{extra}
 FROM cases AS c
 JOIN customers AS cu ON cu.id = c.customer_id
 LEFT JOIN queues AS q ON q.id = c.queue_id
@@ -193,7 +194,7 @@ def _case_row(r: tuple) -> CaseRow:
         id=r[0], number=r[1], priority=r[2], title=r[3], customer_name=r[4], state=r[5], status_reason=r[6],
         queue_name=r[7], owner_login=r[8], created_at=parse_time(r[9]), updated_at=parse_time(r[10]),
         resolved_at=parse_time(r[11]), first_response_due_at=parse_time(r[12]), first_response_at=parse_time(r[13]),
-        resolve_due_at=parse_time(r[14]), key=tuple(r[15:]),
+        resolve_due_at=parse_time(r[14]), sla_paused_at=parse_time(r[15]), key=tuple(r[16:]),
     )
 
 
@@ -306,7 +307,7 @@ SELECT c.id, c.number, c.title, c.description, c.priority, c.origin, c.case_type
        cu.id, cu.name, cu.email, cu.phone, q.name, a.login, cr.login, cat.name, p.sku, p.name, s.serial_number,
        c.created_at, c.updated_at, c.resolved_at, c.cancelled_at, c.resolution, c.reopen_count,
        par.number, mi.number, c.version, c.first_response_due_at, c.resolve_due_at, c.escalated,
-       cu.address, cu.postcode, cu.city, s.location, c.first_response_at
+       cu.address, cu.postcode, cu.city, s.location, c.first_response_at, c.sla_paused_at
 FROM cases AS c
 JOIN customers AS cu ON cu.id = c.customer_id
 LEFT JOIN queues AS q ON q.id = c.queue_id
@@ -325,10 +326,10 @@ _DETAIL_NAMES = (
     "category", "product_sku", "product_name", "asset_serial", "created_at", "updated_at", "resolved_at",
     "cancelled_at", "resolution", "reopen_count", "parent", "merged_into", "version",
     "first_response_due_at", "resolve_due_at", "escalated",
-    "customer_address", "customer_postcode", "customer_city", "asset_location", "first_response_at",
+    "customer_address", "customer_postcode", "customer_city", "asset_location", "first_response_at", "sla_paused_at",
 )
 _TIME_FIELDS = {"created_at", "updated_at", "resolved_at", "cancelled_at", "first_response_due_at", "resolve_due_at",
-                "first_response_at"}
+                "first_response_at", "sla_paused_at"}
 
 
 def case_detail(conn: sqlite3.Connection, number_or_id: str, timeline_limit: int | None = 200) -> CaseDetail | None:

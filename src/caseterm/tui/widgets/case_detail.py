@@ -166,6 +166,8 @@ def sla_line(fields: dict, now) -> Text | None:
             parts.append((f"{label} by {when(due)} ({state})", style))
     if not parts:
         return None
+    if fields.get("sla_paused_at") is not None and fields["state"] == "active":
+        parts.append((f"clocks stopped since {when(fields['sla_paused_at'])}", "italic"))
     text = Text()
     for i, (words, style) in enumerate(parts):
         if i:

@@ -189,9 +189,9 @@ class CaseList(ScrollView, can_focus=True):
             text = Text(columns.cells([
                 row.number, str(row.priority), row.title, row.customer_name,
                 STATUS_SHORT.get(row.status_reason, row.status_reason), row.owner_login or "—",
-                time_left(due, now) if due else "", compact_age(row.created_at, now),
+                ("wait" if row.sla_paused_at else time_left(due, now)) if due else "", compact_age(row.created_at, now),
             ]))
-            if due is not None and due - now < SLA_AT_RISK:
+            if due is not None and row.sla_paused_at is None and due - now < SLA_AT_RISK:
                 text.stylize(self.get_component_rich_style(
                     "case-list--urgent" if due <= now else "case-list--high"), *columns.span("SLA"))
             if row.state != "active":
