@@ -66,3 +66,21 @@ def test_a_bad_file_or_a_non_admin_changes_nothing(run, demo_db, tmp_path, snaps
     r = run("ops", "apply", DEMO_OPS, db=demo_db, as_login="jdoe")
     assert r.code == 2 and "needs an admin" in r.err
     assert snapshot(demo_db) == before
+
+
+def test_a_routed_case_breaches_and_sla_check_records_it(run, demo_db, sql):
+    # the demo's clock: Wednesday 2026-11-25 09:00 UTC (10:00 in Stockholm, office hours)
+    r = run("customers", "find", "anna", "--json", db=demo_db)
+    email = r.json()["customers"][0]["email"]
+    r = run("cases", "new", "--customer", email, "--title", "My invoice was charged twice", "--priority", "1",
+            db=demo_db, as_login="jdoe")
+    assert r.code == 0, r.err
+    number = r.out.strip()
+    assert sql(demo_db, "SELECT q.name, c.sla_policy FROM cases c JOIN queues q ON q.id = c.queue_id "
+                        "WHERE c.number = ?", [number]) == [("Billing", "standard")]
+    same_day = run("ops", "sla-check", "--json", db=demo_db)
+    assert number not in same_day.json()["breached"]
+    later = run("ops", "sla-check", "--json", db=demo_db, env={"CASETERM_CLOCK": "2026-11-26T15:00:00Z"})
+    assert later.code == 0, later.err
+    assert number in later.json()["breached"] and number in later.json()["warned"]
+    assert sql(demo_db, "SELECT sla_warned, sla_breached FROM cases WHERE number = ?", [number]) == [(1, 1)]

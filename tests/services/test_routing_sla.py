@@ -155,3 +155,26 @@ def test_waiting_for_the_customer_stops_the_clocks_and_the_deadlines_move_on(sto
     assert case.first_response_due_at == datetime(2026, 11, 26, 14, 0, tzinfo=BERLIN)  # was Wed 14:00
     events = [e for e, _ in timeline(store, case)]
     assert events.count("sla_paused") == 1 and events.count("sla_resumed") == 1
+
+
+def test_the_sweep_records_warnings_and_breaches_once_and_skips_paused_clocks(store, org, clock):
+    from caseterm.services.routing import sweep_sla
+
+    with store.uow() as uow:
+        urgent = cases.create_case(uow, org["agent"], customer=org["bob"], title="Refund now", case_type="request",
+                                   priority=1)  # 1 h to answer, 8 h to resolve (warned at 75%: 6 h)
+        waiting = cases.create_case(uow, org["agent"], customer=org["ada"], title="Refund later", case_type="request",
+                                    priority=1)
+        cases.set_status(uow, org["agent"], waiting, "waiting_for_customer")
+    assert urgent.sla_warn_at == datetime(2026, 11, 25, 16, 0, tzinfo=BERLIN)  # Wed 10:00 + 6 office hours
+    clock.advance(hours=2)  # the first answer is an hour late
+    with store.uow() as uow:
+        assert sweep_sla(uow, org["agent"]) == ([], [urgent.number])
+        assert sweep_sla(uow, org["agent"]) == ([], [])  # recorded once
+    clock.advance(days=1)
+    with store.uow() as uow:
+        assert sweep_sla(uow, org["agent"]) == ([urgent.number], [])
+    events = {e: b for e, b in timeline(store, urgent)}
+    assert events["sla_breached"] == "SLA breached: the first response was due 2026-11-25 10:00 UTC"
+    assert events["sla_warning"] == "SLA at risk: resolve by 2026-11-26 09:00 UTC"
+    assert not any(e.startswith("sla_b") or e == "sla_warning" for e, _ in timeline(store, waiting))

@@ -17,8 +17,13 @@ def make_app(db, login: str = "jdoe", theme: str = "caseterm-dark"):
 
 async def settle(pilot, predicate=None, tries: int = 60) -> None:
     """Let workers finish and the screen update (until ``predicate()`` holds, if given)."""
+    from textual.worker import WorkerCancelled
+
     for _ in range(tries):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:
+            pass  # an exclusive worker replaced by a newer one (by design); wait again
         await pilot.pause()
         if predicate is None or predicate():
             if predicate is None:

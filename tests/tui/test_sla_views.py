@@ -73,6 +73,9 @@ async def test_the_sla_column_counts_down_and_the_at_risk_view_lists_what_is_due
         await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen" and app.screen.counts)
         screen = app.screen
         assert screen.counts["at-risk"] == 1  # only the overdue case must be resolved within 4 h
+        await settle(pilot, lambda: any(n.title == "SLA" for n in app._notifications))
+        assert [n.message for n in app._notifications if n.title == "SLA"] == [
+            "SLA: 1 breached and 1 at risk (CAS-LOC-000005). The SLA at risk view lists them."]
         await settle(pilot, lambda: any("Overdue" in line for line in lines(app)))
         by_title = {w: line for line in lines(app) for w in ("Overdue", "Soon", "Relaxed", "Kettle lid") if w in line}
         assert by_title["Overdue"].split()[-2] == "-5h"  # first response was due 5 h ago
@@ -114,5 +117,7 @@ def test_snapshot_of_the_at_risk_view_with_the_sla_column_and_timers(snap_compar
         views.highlighted = next(i for i in range(views.option_count) if views.get_option_at_index(i).id == "at-risk")
         await settle(pilot, lambda: app.screen.detail is not None and "Overdue" in app.screen.detail.fields["title"]
                      and app.screen.suggestions_for == app.screen.detail.fields["number"])
+        app.clear_notifications()  # the SLA sweep's notice ("1 breached …") is checked in the test above
+        await settle(pilot)
 
     assert snap_compare(make_app(fixed, login="jdoe"), run_before=run_before, terminal_size=SIZE)

@@ -64,3 +64,19 @@ def export(file: Annotated[Optional[Path], typer.Argument(help="Write here inste
     else:
         file.write_text(text, encoding="utf-8")
         context.console().print(f"written to {file}")
+
+
+@app.command("sla-check")
+def sla_check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Record the SLA warnings and breaches that have come due (flags and timeline entries).
+    The workstation does this every minute; this is for a scheduled job."""
+    from caseterm.services import routing
+
+    store = context.store()
+    with store.uow() as uow:
+        warned, breached = routing.sweep_sla(uow, context.actor(uow))
+    if as_json:
+        print_json({"warned": warned, "breached": breached})
+        return
+    context.console().print(f"{len(warned)} at risk, {len(breached)} breached"
+                            + (f": {', '.join(breached + warned)}" if warned or breached else ""))

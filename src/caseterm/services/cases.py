@@ -94,7 +94,8 @@ def _pause_or_resume_sla(uow: UnitOfWork, actor: Agent, case: Case) -> None:
         stood = bh.between(calendar, since, now)
         changes: dict[str, Any] = {"sla_paused_at": None,
                                    "sla_paused_seconds": case.sla_paused_seconds + int(stood.total_seconds())}
-        for name, done in (("first_response_due_at", case.first_response_at), ("resolve_due_at", case.resolved_at)):
+        for name, done in (("first_response_due_at", case.first_response_at), ("resolve_due_at", case.resolved_at),
+                           ("sla_warn_at", case.resolved_at if not case.sla_warned else case.sla_warn_at)):
             due = getattr(case, name)
             if due is not None and done is None and due > since:
                 changes[name] = bh.add(calendar, now, bh.between(calendar, since, due))
@@ -205,6 +206,7 @@ def create_case(
         first_response_due_at=planned.first_response_due,
         resolve_due_at=planned.resolve_due,
         sla_policy=planned.policy,
+        sla_warn_at=planned.warn_at,
         queue_id=queue.id if queue else None,
         owner_id=owner.id if owner else None,
         created_by_id=actor.id,

@@ -53,6 +53,7 @@ class Plan:
     first_response_due: datetime | None = None
     resolve_due: datetime | None = None
     policy: str | None = None  # the SLA policy's name
+    warn_at: datetime | None = None  # when the resolve clock reaches the policy's warning share
     notes: list[tuple[str, str, dict]] = field(default_factory=list)  # (event, words, data) for the timeline
 
 
@@ -133,6 +134,7 @@ def plan(uow: UnitOfWork, facts: rt.CaseFacts, *, queue_id=None, owner: Agent | 
         out.policy = policy.name
         out.first_response_due = bh.add(calendar, now, targets.first_response)
         out.resolve_due = bh.add(calendar, now, targets.resolve)
+        out.warn_at = bh.add(calendar, now, targets.resolve * policy.warn_at)
         tz = calendar.tz
         out.notes.append(("sla_started",
                           f"SLA '{policy.name}' ({policy.calendar} hours): first response by "
@@ -176,4 +178,39 @@ def _pick(uow: UnitOfWork, queue: QueueInfo) -> tuple[Agent | None, str]:
     return uow.session.get(Agent, agent_id), pick.reason
 
 
-__all__ = ["Operations", "Plan", "operations", "plan"]
+
+
+
+def sweep_sla(uow: UnitOfWork, actor: Agent, limit: int = 2000) -> tuple[list[str], list[str]]:
+    """Record the SLA warnings and breaches that have come due since the last sweep: the
+    case's flag and a timeline entry each. Returns the numbers (warned, breached). Paused
+    clocks are left alone; run it now and then (the workstation does, every minute)."""
+    from sqlalchemy import and_, or_
+
+    from caseterm.services.cases import log_event
+    from caseterm.store.models import Case
+
+    now = uow.now()
+    live = (Case.state == "active", Case.deleted == False, Case.sla_paused_at == None)  # noqa: E711,E712
+    warned, breached = [], []
+    for case in uow.session.exec(select(Case).where(
+            *live, Case.sla_warned == False, Case.sla_warn_at != None, Case.sla_warn_at <= now)  # noqa: E711,E712
+            .limit(limit)):
+        uow.update(case, actor.id, "sla_warning", sla_warned=True)
+        log_event(uow, actor, case, "sla_warning", f"SLA at risk: resolve by {case.resolve_due_at:%Y-%m-%d %H:%M} UTC",
+                  {"policy": case.sla_policy})
+        warned.append(case.number)
+    late_first = and_(Case.first_response_at == None, Case.first_response_due_at != None,  # noqa: E711
+                      Case.first_response_due_at <= now)
+    late_resolve = and_(Case.resolve_due_at != None, Case.resolve_due_at <= now)  # noqa: E711
+    for case in uow.session.exec(select(Case).where(*live, Case.sla_breached == False, or_(late_first, late_resolve))  # noqa: E712
+                                 .limit(limit)):
+        missed = ("first response" if case.first_response_at is None and case.first_response_due_at is not None
+                  and case.first_response_due_at <= now else "resolution")
+        due = case.first_response_due_at if missed == "first response" else case.resolve_due_at
+        uow.update(case, actor.id, "sla_breach", sla_breached=True)
+        log_event(uow, actor, case, "sla_breached", f"SLA breached: the {missed} was due {due:%Y-%m-%d %H:%M} UTC",
+                  {"policy": case.sla_policy, "missed": missed})
+        breached.append(case.number)
+    return warned, breached
+__all__ = ["Operations", "Plan", "operations", "plan", "sweep_sla"]

@@ -275,6 +275,7 @@ class Case(SyncedRow, table=True):
     sla_paused_seconds: int = Field(default=0)
     sla_policy: Optional[str] = _str(80, default=None)  # the SLA policy whose clocks run (by name)
     sla_paused_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)  # in a pause status since
+    sla_warn_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)  # "at risk" from then (policy warn_at)
     sla_warned: bool = Field(default=False)
     sla_breached: bool = Field(default=False)
     escalated: bool = Field(default=False)

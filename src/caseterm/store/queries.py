@@ -484,3 +484,14 @@ def kb_expiry_due(conn: sqlite3.Connection, now: datetime) -> int:
     return conn.execute(
         "SELECT count(*) FROM kb_articles WHERE state = 'published' AND deleted = 0 AND expires_at IS NOT NULL "
         "AND expires_at <= ?", [stamp]).fetchone()[0]
+
+
+def sla_sweep_due(conn: sqlite3.Connection, now: datetime) -> bool:
+    """Whether an active case has an SLA warning or breach not yet recorded
+    (``services.routing.sweep_sla`` records them)."""
+    stamp = store_time(now)
+    return conn.execute(
+        "SELECT 1 FROM cases WHERE state = 'active' AND deleted = 0 AND sla_paused_at IS NULL AND ("
+        "(sla_warned = 0 AND sla_warn_at <= ?) OR (sla_breached = 0 AND (resolve_due_at <= ? OR "
+        "(first_response_at IS NULL AND first_response_due_at <= ?)))) LIMIT 1", [stamp, stamp, stamp],
+    ).fetchone() is not None

@@ -174,6 +174,14 @@ class Gateway:
         self.write(login, lambda uow, me: kb.link_to_case(
             uow, me, case_by_number(uow, case_number), kb.article_by_number(uow, article_number, state="published")))
 
+    def sweep_sla(self, login: str) -> tuple[list[str], list[str]]:
+        """Record due SLA warnings and breaches (``services.routing.sweep_sla``); ORM only when some are due."""
+        if not queries.sla_sweep_due(self.conn(), self.clock.now()):
+            return [], []
+        from caseterm.services import routing
+
+        return self.write(login, routing.sweep_sla)
+
     def expire_due_articles(self, login: str) -> list[str]:
         """Expire the published articles past their expiry date; the numbers expired.
         Touches the ORM only when there is something to expire."""

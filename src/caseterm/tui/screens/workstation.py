@@ -40,6 +40,7 @@ def _cases():
 AT_RISK = "at-risk"
 AT_RISK_WITHIN = timedelta(hours=4)  # "SLA at risk": to be resolved within this, or overdue
 SUGGEST_DELAY = 0.15  # seconds the cursor rests on a case before its suggestions are worked out
+SLA_SWEEP_SECONDS = 60  # how often the workstation records SLA warnings and breaches
 EXPIRY_CHECK_SECONDS = 15 * 60  # how often the workstation expires knowledge articles past their date
 
 
@@ -160,6 +161,22 @@ class WorkstationScreen(Screen):
         self.refresh_all()
         self._expire_articles()
         self.set_interval(EXPIRY_CHECK_SECONDS, self._expire_articles)
+        self._sweep_sla()
+        self.set_interval(SLA_SWEEP_SECONDS, self._sweep_sla)
+
+    @work(thread=True, exclusive=True, group="sla-sweep", exit_on_error=False)
+    def _sweep_sla(self) -> None:
+        """SLA warnings and breaches that came due are recorded (flags, timeline)."""
+        warned, breached = self.gateway.sweep_sla(self.me.login)
+        if warned or breached:
+            self.app.call_from_thread(self._sla_swept, warned, breached)
+
+    def _sla_swept(self, warned: list[str], breached: list[str]) -> None:
+        words = [f"{len(x)} {what}" for x, what in ((breached, "breached"), (warned, "at risk")) if x]
+        numbers = list(dict.fromkeys(breached + warned))
+        self.notify(f"SLA: {' and '.join(words)} ({', '.join(numbers[:4])}" + ("…" if len(numbers) > 4 else "")
+                    + "). The SLA at risk view lists them.", severity="warning", title="SLA")
+        self.refresh_all(keep=self.detail.fields["number"] if self.detail else None)
 
     @work(thread=True, exclusive=True, group="kb-expiry", exit_on_error=False)
     def _expire_articles(self) -> None:

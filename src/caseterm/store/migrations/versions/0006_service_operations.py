@@ -90,6 +90,7 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sla_policy', sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column('sla_paused_at', ct.UtcDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('sla_warn_at', ct.UtcDateTime(), nullable=True))
         batch_op.create_index('ix_cases_state_due', ['state', 'deleted', 'resolve_due_at'], unique=False,
                               sqlite_where=sa.text('deleted = 0 AND resolve_due_at IS NOT NULL'),
                               postgresql_where=sa.text('NOT deleted AND resolve_due_at IS NOT NULL'))
@@ -102,6 +103,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_state_due')
+        batch_op.drop_column('sla_warn_at')
         batch_op.drop_column('sla_paused_at')
         batch_op.drop_column('sla_policy')
     with op.batch_alter_table('queues', schema=None) as batch_op:
