@@ -444,6 +444,21 @@ def test_raw_postings_match_whoosh(kb_store):
         ix.close()
 
 
+def test_level_masks_count_the_terms_each_document_holds():
+    import random
+
+    rng = random.Random(3)
+    for n in range(1, 9):
+        docs = rng.randrange(1, 300)
+        held = [{d for d in range(docs) if rng.random() < rng.choice((0.02, 0.3, 0.9))} for _ in range(n)]
+        levels = kb_index._level_masks([kb_index._bits(docs, h) for h in held])
+        assert len(levels) == n + 1 and levels[0] == 0
+        for m in range(1, n + 1):
+            expected = {d for d in range(docs) if sum(d in h for h in held) == m}
+            assert {d for d in range(docs) if levels[m] >> d & 1} == expected
+            assert [d for d, b in enumerate(kb_index._bit_bytes(docs, levels[m])) if b] == sorted(expected)
+
+
 # --- processes and start-up -----------------------------------------------------------------
 
 

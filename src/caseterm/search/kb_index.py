@@ -94,10 +94,11 @@ import sqlite3
 import threading
 import time
 import uuid
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, repeat
-from operator import add, mul, truediv
+from itertools import accumulate, compress, count, islice, repeat
+from operator import add, eq, mul
 from pathlib import Path
 from typing import TypeVar
 
@@ -1156,7 +1157,7 @@ class _Segment:
 
     def deleted_mask(self) -> int:
         if self._deleted_mask is None:
-            self._deleted_mask = int.from_bytes(_byte_mask(self.size, self.deleted), "little")
+            self._deleted_mask = _bits(self.size, self.deleted)
         return self._deleted_mask
 
 
@@ -1191,20 +1192,25 @@ def _segments(folder: Path, reader, avgdl: float | None) -> tuple[list[_Segment]
 
 
 class _TermView:
-    """One term in one segment, for the scorer: the documents holding it sorted by impact
-    (``w / (w + norm)``, the BM25 term-frequency part before idf), a lookup of a document's
-    impact (0.0 when absent), and a presence mask (one byte per document, 0 or 1: masks of
-    several terms OR together and ``int.bit_count`` counts the matches)."""
+    """One term in one segment, for the scorer, compact so that many stay cached: the
+    documents holding it (segment-local docnums, ascending, then the segment size as a
+    sentinel) and their impacts (``w / (w + norm)``, the BM25 term-frequency part before
+    idf; 0.0 for the sentinel), the positions of those documents by impact (highest first;
+    ties: lower docnum first), and a presence mask (an int, bit d set for document d).
+    About 8 bytes a posting plus a bit a document: at 100,000 articles the cache holds
+    every word of the bench's queries (with a 4-byte impact per document of the segment
+    for every term instead of the binary search, it held fewer than a hundred of them)."""
 
-    __slots__ = ("ids", "imps", "lookup", "mask", "nbytes")
+    __slots__ = ("ids", "imps", "order", "bits", "nbytes")
 
-    def __init__(self, ids, imps, lookup, mask: bytes, nbytes: int) -> None:
-        self.ids, self.imps, self.lookup, self.mask, self.nbytes = ids, imps, lookup, mask, nbytes
+    def __init__(self, ids, imps, order, bits: int, nbytes: int) -> None:
+        self.ids, self.imps, self.order, self.bits, self.nbytes = ids, imps, order, bits, nbytes
 
-    def at(self, docs):
-        """The impacts of these local docnums (an iterator)."""
-        return map(self.lookup, docs) if not isinstance(self.lookup, tuple) else \
-            map(self.lookup[0], docs, repeat(0.0))
+    def at(self, docs: list[int]):
+        """The impacts of these local docnums (0.0 where absent; an iterator), by binary search."""
+        ids = self.ids
+        where = list(map(bisect_left, repeat(ids), docs))
+        return map(mul, map(self.imps.__getitem__, where), map(eq, map(ids.__getitem__, where), docs))
 
 
 class _ViewCache:
@@ -1247,33 +1253,73 @@ VIEW_CACHE_BYTES = 64 * 2**20
 _views = _ViewCache(VIEW_CACHE_BYTES)
 
 
+_TO_BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")
+_FROM_BIT_CHARS = bytes.maketrans(b"01", b"\x00\x01")
+
+
+def _bits(size: int, docs: Iterable[int]) -> int:
+    """A presence mask: an int with bit d set for each of ``docs`` (local docnums < size)."""
+    if not size:
+        return 0
+    return int(_byte_mask(size, docs).translate(_TO_BIT_CHARS)[::-1], 2)
+
+
+def _bit_bytes(size: int, bits: int) -> bytes:
+    """A presence mask as one byte (0 or 1) per document."""
+    return format(bits, f"0{size}b")[::-1].encode("ascii").translate(_FROM_BIT_CHARS)
+
+
 def _term_view(seg: _Segment, term: str) -> _TermView:
     from array import array
-    from collections import deque
 
     key = seg.key + (term,)
     view = _views.get(key)
     if view is not None:
         return view
     ids, weights = _raw_postings(seg.reader, term)
-    if not ids:
-        view = _TermView((), (), (dict().get,), bytes(seg.size), seg.size)
-    else:
-        imps = array("f", map(truediv, weights, map(add, weights, map(seg.norms.__getitem__, ids))))
-        order = sorted(range(len(ids)), key=imps.__getitem__, reverse=True)
-        sorted_ids = array("l", map(ids.__getitem__, order))
-        sorted_imps = array("f", map(imps.__getitem__, order))
-        mask = bytearray(seg.size)
-        deque(map(mask.__setitem__, ids, repeat(1)), 0)
-        if len(ids) * 16 >= seg.size:  # dense: 4 bytes a document
-            dense = array("f", bytes(4 * seg.size))
-            deque(map(dense.__setitem__, ids, imps), 0)
-            lookup, extra = dense.__getitem__, 4 * seg.size
-        else:  # sparse: a dict
-            lookup, extra = (dict(zip(ids, imps)).get,), 100 * len(ids)
-        view = _TermView(sorted_ids, sorted_imps, lookup, bytes(mask), 12 * len(ids) + seg.size + extra)
+    code = "H" if seg.size < 2**16 else "I"  # docnums and positions: 2 bytes each in segments of < 65,536
+    norms = seg.norms
+    imps = array("f", [w / (w + norms[d]) for d, w in zip(ids, weights)])
+    keys = imps.tolist()  # (the stored float32 values; a list is quicker to index than an array)
+    order = array(code, sorted(range(len(ids)), key=keys.__getitem__, reverse=True))  # stable: ties by docnum
+    bits = _bits(seg.size, ids)
+    ids = array(code, ids)
+    ids.append(seg.size)
+    imps.append(0.0)
+    view = _TermView(ids, imps, order, bits, (ids.itemsize * 2 + 4) * len(ids) + seg.size // 8 + 200)
     _views.put(key, view)
     return view
+
+
+_VALUES_START = b"c_codecs\nencode\n"  # how pickle protocol 2 writes the first bytes object
+
+
+def _ids_and_weights(matcher) -> tuple:
+    """The (delta-coded docnums, weights) of a whoosh 2.7 postings block, without its
+    position lists. A block is a pickled (ids, weights, values) tuple, compressed; the
+    values are a bytes object per posting, which pickle protocol 2 writes as a call of
+    ``_codecs.encode`` each: unpickling them is ~90% of the unpickling time (~45 of 50 µs
+    a block of 128). So the pickle is cut where they start (the first such call; ids and
+    weights are ints and floats, whose opcodes cannot spell it) and ends in an empty
+    tuple instead, and only as much is decompressed as ids and weights can take (at most
+    5 + 9 bytes a posting); anything unexpected (another protocol, no values) unpickles
+    the whole block."""
+    import pickle
+    import zlib
+
+    data = matcher._postfile.get(matcher._dataoffset, matcher._nextoffset - matcher._dataoffset)
+    head = zlib.decompressobj().decompress(data, 14 * matcher._blocklength + 96) if matcher._compression else data
+    cut = head.find(_VALUES_START)
+    if cut > 2:
+        if head[cut - 1] == 0x28:  # MARK: the values tuple has more than three items
+            cut -= 1
+        try:
+            ids, weights, _ = pickle.loads(head[:cut] + b")\x87.")  # EMPTY_TUPLE, TUPLE3, STOP
+            if len(ids) == matcher._blocklength:
+                return ids, weights
+        except Exception:  # noqa: BLE001 — not the layout expected: the whole block
+            pass
+    return pickle.loads(zlib.decompress(data) if matcher._compression else data)[:2]
 
 
 def _raw_postings(sub, term: str, fieldname: str = "content") -> tuple[list[int], list[float]]:
@@ -1289,9 +1335,7 @@ def _raw_postings(sub, term: str, fieldname: str = "content") -> tuple[list[int]
     weights: list[float] = []
     try:
         while matcher.is_active():
-            if matcher._data is None:
-                matcher._read_data()
-            raw_ids, raw_weights = matcher._data[0], matcher._data[1]
+            raw_ids, raw_weights = matcher._data[:2] if matcher._data is not None else _ids_and_weights(matcher)
             n = matcher._blocklength
             ids.extend(raw_ids if matcher._byteids else accumulate(raw_ids))
             if raw_weights is None:
@@ -1311,12 +1355,33 @@ def _raw_postings(sub, term: str, fieldname: str = "content") -> tuple[list[int]
     return ids, weights
 
 
-def _byte_mask(size: int, docs: Iterable[int]) -> bytes:
-    from collections import deque
-
+def _byte_mask(size: int, docs: Iterable[int]) -> bytearray:
     mask = bytearray(size)
-    deque(map(mask.__setitem__, docs, repeat(1)), 0)
-    return bytes(mask)
+    for doc in docs:  # (a plain loop: 2.5× quicker than a deque over map(mask.__setitem__, …))
+        mask[doc] = 1
+    return mask
+
+
+def _level_masks(masks: list[int]) -> list[int]:
+    """For presence masks of n terms, the masks of the documents holding exactly m of them
+    (index m, 1..n; index 0 unused), from a bit-sliced counter of the masks."""
+    planes: list[int] = []  # bit j of the count of each document
+    for carry in masks:
+        j = 0
+        while carry:
+            if j == len(planes):
+                planes.append(carry)
+                break
+            planes[j], carry = planes[j] ^ carry, planes[j] & carry
+            j += 1
+    union = functools.reduce(int.__or__, masks, 0)
+    levels = [0]
+    for m in range(1, len(masks) + 1):
+        level = union
+        for j, plane in enumerate(planes):
+            level &= plane if m >> j & 1 else ~plane
+        levels.append(level if m < 2 ** len(planes) else 0)
+    return levels
 
 
 def _score_terms(segments: list[_Segment], live_docs: int, terms: list[str], allowed: list[frozenset] | None,
@@ -1327,75 +1392,87 @@ def _score_terms(segments: list[_Segment], live_docs: int, terms: list[str], all
 
     Score: BM25 (k1 1.2, b 0.75; the field's weighted term frequencies make it BM25F),
     times 1 + :data:`COORD` per further query term the document holds. Exact, without
-    scoring every match: the candidates are each segment's top-L documents of each term by
-    impact, scored in full; any other document scores at most the sum over terms of idf ×
-    (impact of the L-th document), times the full coordination bonus; while the L-th best
-    candidate scores below that bound, L grows 4× (until the lists are exhausted). The
-    match count ORs the terms' presence masks."""
+    scoring every match. The terms' presence masks give the match count (their union) and
+    each document's *level*, how many query terms it holds (a bit-sliced count). Levels
+    are taken from the most terms down, each the threshold way: its candidates are each
+    segment's first L documents of the level in each term's impact order, scored in full;
+    any other document of level m scores at most the sum of the m largest of idf × (impact
+    of the term's next document of the level), times m's coordination factor; while the
+    ``limit``-th best so far scores below that bound, L grows 4× (until the lists are
+    exhausted). A level whose bound from the terms' best impacts is below the
+    ``limit``-th best found is skipped, and so is every level below it. (One bound for all
+    levels — every term, the full coordination bonus — made a query of unrelated common
+    words score nearly all its matches.)"""
     weights: list[float] = []
     views: list[list[_TermView]] = []
     for term in terms:
-        df = sum(seg.reader.doc_frequency("content", term) for seg in segments)
+        per_segment = [_term_view(seg, term) for seg in segments]
+        df = sum(len(view.order) for view in per_segment)  # postings, deleted too: whoosh's doc_frequency
         if df:
             weights.append(math.log(1.0 + (live_docs - df + 0.5) / (df + 0.5)) * (K1 + 1))
-            views.append([_term_view(seg, term) for seg in segments])
+            views.append(per_segment)
     if not views:
         return [], 0
+    n = len(views)
+    # per segment with matches: (segment, its views of the terms, its documents of each level)
+    parts: list[tuple[_Segment, list[_TermView], list[int]]] = []
     matches = 0
-    for i in range(len(views[0])):  # (the per-term masks of a segment ORed, minus deleted and filtered)
-        seg = segments[i]
-        mask = int.from_bytes(views[0][i].mask or bytes(seg.size), "little")
-        for per_term in views[1:]:
-            mask |= int.from_bytes(per_term[i].mask or bytes(seg.size), "little")
-        if seg.deleted:
-            mask &= ~seg.deleted_mask()
-        if allowed is not None:
-            mask &= int.from_bytes(_byte_mask(seg.size, allowed[i]), "little")
-        matches += mask.bit_count()
+    for i, seg in enumerate(segments):
+        seg_views = [per_term[i] for per_term in views]
+        masks = [view.bits for view in seg_views]
+        if seg.deleted or allowed is not None:
+            keep = ~seg.deleted_mask() if seg.deleted else -1  # (-1: every bit set)
+            if allowed is not None:
+                keep &= _bits(seg.size, allowed[i])
+            masks = [mask & keep for mask in masks]
+        levels = _level_masks(masks)
+        held = sum(level.bit_count() for level in levels)
+        if held:
+            matches += held
+            parts.append((seg, seg_views, levels))
     if not matches:
         return [], 0
-    n = len(views)
-    factors = [1.0] + [1.0 + COORD * (m - 1) for m in range(1, n + 1)]
-    depth = max(FIRST_DEPTH, DEPTH_PER_HIT * limit)
-    while True:
-        found: list[tuple[float, int]] = []
-        bounds = [0.0] * n
-        exhausted = True
-        for i, seg in enumerate(segments):
-            per_segment = [views[t][i] for t in range(n)]
-            small_filter = allowed is not None and len(allowed[i]) <= 4 * depth * n
-            if small_filter:
-                candidates = set(allowed[i])
-            else:
-                candidates = set()
-                for t, view in enumerate(per_segment):
-                    candidates.update(view.ids[:depth])
-                    if len(view.ids) > depth:
+    factors = [0.0] + [1.0 + COORD * (m - 1) for m in range(1, n + 1)]
+    best_imps = [max((view.imps[view.order[0]] for _, seg_views, _ in parts for view in seg_views[t:t + 1]
+                      if view.order), default=0.0) for t in range(n)]
+    top: list[tuple[float, int]] = []  # the best (score, -global docnum) so far (ties: lower docnum first)
+    for m in range(n, 0, -1):
+        ceiling = factors[m] * sum(sorted(map(mul, weights, best_imps), reverse=True)[:m])
+        if len(top) == limit and top[-1][0] >= ceiling:
+            break  # no document of this level or a lower one can enter the top
+        level = [(seg, seg_views, _bit_bytes(seg.size, levels[m]), levels[m].bit_count())
+                 for seg, seg_views, levels in parts if levels[m]]
+        depth = max(FIRST_DEPTH, DEPTH_PER_HIT * limit)
+        while level:
+            found = list(top)
+            bounds = [0.0] * n
+            exhausted = True
+            for seg, seg_views, in_level, size in level:
+                candidates: set[int] = set()
+                if size <= depth:  # all of them (cheaper than finding them in the terms' lists)
+                    candidates.update(compress(range(seg.size), in_level))
+                for t, view in enumerate(seg_views if size > depth else ()):
+                    ids, order = view.ids, view.order
+                    # the first depth + 1 documents of the level in the term's impact order (indexes into ids)
+                    at = list(map(order.__getitem__, islice(
+                        compress(count(), map(in_level.__getitem__, map(ids.__getitem__, order))), depth + 1)))
+                    if len(at) > depth:
                         exhausted = False
-                        bounds[t] = max(bounds[t], view.imps[depth])
-                if allowed is not None:
-                    candidates &= allowed[i]
-            if seg.deleted:
-                candidates -= seg.deleted
-            if not candidates:
-                continue
-            docs = list(candidates)
-            values = list(per_segment[0].at(docs))
-            scores = list(map(weights[0].__mul__, values))
-            matched = list(map(bool, values))
-            for t in range(1, n):
-                values = list(per_segment[t].at(docs))
-                scores = list(map(add, scores, map(weights[t].__mul__, values)))
-                matched = list(map(add, matched, map(bool, values)))
-            final = map(mul, scores, map(factors.__getitem__, matched))
-            base = -seg.offset
-            best = heapq.nlargest(limit, zip(final, map(base.__sub__, docs)))  # ties: lower docnum first
-            found += [(score, negdoc) for score, negdoc in best if score > 0.0]
-        top = heapq.nlargest(limit, found)
-        bound = factors[n] * sum(map(mul, weights, bounds))
-        if exhausted or (len(top) == limit and top[-1][0] >= bound):
-            return [(score, -negdoc) for score, negdoc in top], matches
-        depth *= 4
+                        bounds[t] = max(bounds[t], view.imps[at.pop()])
+                    candidates.update(map(ids.__getitem__, at))
+                docs = list(candidates)
+                scores = list(map(weights[0].__mul__, seg_views[0].at(docs)))
+                for t in range(1, n):
+                    scores = list(map(add, scores, map(weights[t].__mul__, seg_views[t].at(docs))))
+                base = -seg.offset
+                found += heapq.nlargest(limit, zip(map(factors[m].__mul__, scores), map(base.__sub__, docs)))
+            best = heapq.nlargest(limit, found)
+            bound = factors[m] * sum(sorted(map(mul, weights, bounds), reverse=True)[:m])
+            if exhausted or (len(best) == limit and best[-1][0] >= bound):
+                top = best
+                break
+            depth *= 4
+    return [(score, -negdoc) for score, negdoc in top], matches
 
 
 class _Open:
