@@ -101,18 +101,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('cases', schema=None) as batch_op:
-        batch_op.drop_index('ix_cases_state_due')
-        batch_op.drop_column('sla_warn_at')
-        batch_op.drop_column('sla_paused_at')
-        batch_op.drop_column('sla_policy')
-    with op.batch_alter_table('queues', schema=None) as batch_op:
-        batch_op.drop_column('needs')
-        batch_op.drop_column('strategy')
-        batch_op.drop_column('email')
-
+    # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): no copy of the cases table,
+    # whose foreign keys a batch rebuild would trip over
+    op.drop_index('ix_cases_state_due', table_name='cases')
     op.drop_table('routing_rules')
     op.drop_table('sla_policies')
     op.drop_table('skills')
     op.drop_table('entitlement_templates')
     op.drop_table('business_calendars')
+    for table, column in (('cases', 'sla_warn_at'), ('cases', 'sla_paused_at'), ('cases', 'sla_policy'),
+                          ('queues', 'needs'), ('queues', 'strategy'), ('queues', 'email')):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
