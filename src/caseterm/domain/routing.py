@@ -75,10 +75,23 @@ class Condition:
 
     def holds(self, facts: CaseFacts) -> bool:
         if FIELDS[self.field] == "text":
-            found = any(_phrase_in(v, facts.words, facts.text) for v in self.values)
+            words, phrases = self._keywords
+            found = not words.isdisjoint(facts.words) or any(p.search(facts.text) for p in phrases)
         else:
             found = facts.values[self.field] in self.values
         return found != self.negate
+
+    @functools.cached_property
+    def _keywords(self) -> tuple[frozenset[str], tuple[re.Pattern, ...]]:
+        """The single words (looked up in the case's words) and the phrases (compiled once)."""
+        words, phrases = set(), []
+        for value in self.values:
+            parts = _words(value)
+            if len(parts) == 1:
+                words.add(parts[0])
+            elif parts:
+                phrases.append(re.compile(r"\b" + r"\W+".join(map(re.escape, parts)) + r"\b", re.IGNORECASE))
+        return frozenset(words), tuple(phrases)
 
     def describe(self) -> str:
         values = ", ".join(sorted(self.values))
@@ -216,13 +229,6 @@ _WORD = re.compile(r"[\w'-]+", re.UNICODE)
 
 def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
-
-
-def _phrase_in(phrase: str, words: set[str], text: str) -> bool:
-    parts = _words(phrase)
-    if len(parts) == 1:
-        return parts[0] in words
-    return re.search(r"\b" + r"\W+".join(map(re.escape, parts)) + r"\b", text, re.IGNORECASE) is not None
 
 
 __all__ = ["CaseFacts", "Condition", "Member", "Pick", "Routed", "Rule", "STRATEGIES", "parse_rule", "pick_agent",
