@@ -84,3 +84,21 @@ def test_a_routed_case_breaches_and_sla_check_records_it(run, demo_db, sql):
     assert later.code == 0, later.err
     assert number in later.json()["breached"] and number in later.json()["warned"]
     assert sql(demo_db, "SELECT sla_warned, sla_breached FROM cases WHERE number = ?", [number]) == [(1, 1)]
+
+
+def test_route_sends_a_case_where_the_rules_say(run, demo_db, sql):
+    r = run("customers", "find", "anna", "--json", db=demo_db)
+    email = r.json()["customers"][0]["email"]
+    r = run("cases", "new", "--customer", email, "--title", "Question about my account", "--queue", "Billing",
+            "--type", "question", db=demo_db, as_login="jdoe")
+    number = r.out.strip()
+    assert sql(demo_db, "SELECT q.name, c.owner_id FROM cases c JOIN queues q ON q.id = c.queue_id "
+                        "WHERE c.number = ?", [number]) == [("Billing", None)]  # chosen by hand: not routed
+    r = run("cases", "route", number, db=demo_db, as_login="jdoe")
+    assert r.code == 0, r.err
+    assert "Routed to General Support by rule 'everything else'; assigned to" in r.out
+    assert sql(demo_db, "SELECT q.name FROM cases c JOIN queues q ON q.id = c.queue_id WHERE c.number = ?",
+               [number]) == [("General Support",)]
+    r = run("cases", "resolve", number, "Answered", db=demo_db, as_login="jdoe")
+    r = run("cases", "route", number, db=demo_db, as_login="jdoe")
+    assert r.code == 2 and "only active cases are routed" in r.err

@@ -121,3 +121,18 @@ def test_snapshot_of_the_at_risk_view_with_the_sla_column_and_timers(snap_compar
         await settle(pilot)
 
     assert snap_compare(make_app(fixed, login="jdoe"), run_before=run_before, terminal_size=SIZE)
+
+
+async def test_e_routes_the_open_case_by_the_rules(sla_store):
+    from tui_support import rows
+
+    app = make_app(sla_store, login="jdoe")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen" and app.screen.detail)
+        number = app.screen.detail.fields["number"]  # CAS-LOC-000001, made before the rules, owned by jdoe
+        await pilot.press("e")
+        await settle(pilot, lambda: any(n.title == number for n in app._notifications))
+        [notice] = [n.message for n in app._notifications if n.title == number]
+        assert notice.startswith("Routed to Returns by rule 'everything'; assigned to jdoe")
+    assert rows(sla_store, "SELECT count(*) FROM activities a JOIN cases c ON c.id = a.case_id "
+                           "WHERE c.number = ? AND a.event = 'routed'", [number]) == [(1,)]

@@ -377,6 +377,17 @@ def assign(
     _done(case, as_json, f"{case.number}: " + ("assigned" if changed else "nothing to change, already assigned so"))
 
 
+@app.command("route")
+def route(number: Annotated[str, typer.Argument(help="Case number.")], as_json: JsonOpt = False) -> None:
+    """Send the case where the routing rules say (queue, agent by the queue's strategy)."""
+    from caseterm.services import cases, lookup
+
+    with context.store().uow() as uow:
+        case = lookup.case_by_number(uow, number)
+        reason = cases.route_case(uow, context.actor(uow), case)
+    _done(case, as_json, f"{case.number}: {reason}")
+
+
 @app.command("status")
 def set_status(
     number: Annotated[str, typer.Argument(help="Case number.")],

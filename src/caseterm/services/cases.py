@@ -309,6 +309,34 @@ def assign_case(
     return changed
 
 
+def route_case(uow: UnitOfWork, actor: Agent, case: Case) -> str:
+    """Send an active case where the routing rules say, as if it were new: the first
+    matching rule's queue (and priority, if the rule sets one) and the agent the queue's
+    strategy picks. Returns the reason, which the timeline records."""
+    from caseterm.domain.routing import CaseFacts
+    from caseterm.services import routing
+
+    if case.state != CaseState.ACTIVE.value:
+        raise RuleError(f"{case.number} is {case.state}; only active cases are routed")
+    category = uow.session.get(Category, case.category_id) if case.category_id else None
+    product = uow.session.get(Product, case.product_id) if case.product_id else None
+    customer = uow.session.get(Customer, case.customer_id)
+    facts = CaseFacts(origin=case.origin, type=case.case_type, category=category.name if category else "",
+                      product=product.sku if product else "", customer_tier=customer.tier if customer else "",
+                      priority=case.priority, title=case.title, description=case.description)
+    planned = routing.plan(uow, facts)
+    routed = next((words for event, words, _ in planned.notes if event == "routed"), None)
+    if planned.queue is None or routed is None:
+        raise RuleError(f"No routing rule matches {case.number}; assign it by hand (or add a rule with 'ops apply')")
+    changes: dict[str, Any] = {"queue_id": planned.queue.id, "owner_id": planned.owner.id if planned.owner else None}
+    if planned.priority:
+        changes["priority"] = planned.priority
+    uow.update(case, actor.id, "route_case", **changes)
+    log_event(uow, actor, case, "routed", routed, {"queue": planned.queue.name,
+                                                   "owner": planned.owner.login if planned.owner else None})
+    return routed
+
+
 def queue_load(uow: UnitOfWork, queue: Queue) -> list[tuple[Agent, int]]:
     """The queue's members with their number of active cases (for pickers), by login."""
     load = (

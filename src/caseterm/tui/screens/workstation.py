@@ -95,6 +95,8 @@ class WorkstationScreen(Screen):
         Binding("s", "status", "Status", id="case.status", tooltip="Change the status (only allowed ones are offered)"),
         Binding("w", "assign", "Assign", id="case.assign", tooltip="Assign to a queue or an agent"),
         Binding("r", "resolve", "Resolve", id="case.resolve", tooltip="Resolve with a resolution text"),
+        Binding("e", "route", "Route", show=False, id="case.route",
+                tooltip="Send the case where the routing rules say (queue and agent)"),
         Binding("x", "cancel_case", "Cancel", show=False, id="case.cancel", tooltip="Cancel the case"),
         Binding("o", "reopen", "Reopen", show=False, id="case.reopen", tooltip="Reopen a resolved or cancelled case"),
         Binding("m", "merge", "Merge", show=False, id="case.merge", tooltip="Merge duplicates into this case"),
@@ -121,7 +123,8 @@ class WorkstationScreen(Screen):
         Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False, id="app.refresh", tooltip="Reload counts, queue and case"),
     ]
-    ACTION_KEYS = {"customer": "u", "note": "a", "call": "c", "status": "s", "assign": "w", "resolve": "r", "cancel": "x",
+    ACTION_KEYS = {"customer": "u", "note": "a", "call": "c", "status": "s", "assign": "w", "route": "e", "resolve": "r",
+                   "cancel": "x",
                    "reopen": "o", "merge": "m", "parent": "p"}
 
     def __init__(self, gateway, me, **kwargs) -> None:
@@ -546,6 +549,24 @@ class WorkstationScreen(Screen):
                            label="Resolution: what solved it", name="resolution", choices=kinds,
                            choice_label="Outcome", submit_label="Resolve", flag=flag),
             self._after(number, "{number} resolved"))
+
+    def action_route(self) -> None:
+        if (d := self._case_for("assign")) is None:
+            return
+        self._route(d.fields["number"])
+
+    @work(thread=True, group="route", exit_on_error=False)
+    def _route(self, number: str) -> None:
+        from caseterm.services.lookup import case_by_number
+
+        try:
+            reason = self.gateway.write(self.me.login, lambda uow, me: _cases().route_case(
+                uow, me, case_by_number(uow, number)))
+        except CasetermError as exc:
+            self.app.call_from_thread(self.notify, str(exc), title="Not routed", severity="warning")
+            return
+        self.app.call_from_thread(self.notify, reason, title=number)
+        self.app.call_from_thread(self.refresh_all, number)
 
     def action_cancel_case(self) -> None:
         if (d := self._case_for("cancel")) is None:
