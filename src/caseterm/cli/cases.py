@@ -168,7 +168,7 @@ def suggest(
 ) -> None:
     """Suggest knowledge articles and similar resolved cases (with their resolutions) for a
     case, from its title, description and latest customer message."""
-    from caseterm.cli.kb import _index_progress
+    from caseterm.cli.kb import index_progress
     from caseterm.errors import ValidationError
     from caseterm.search import suggest as suggestions
 
@@ -176,12 +176,9 @@ def suggest(
         if not 0 <= value <= suggestions.MAX_SUGGESTIONS:
             raise ValidationError(flag, f"must be from 0 to {suggestions.MAX_SUGGESTIONS}")
     context.read_conn()  # the store exists and is current
-    progress = _index_progress("Building the search index")
-    try:
+    with index_progress("Building the search index") as progress:
         result = suggestions.for_case(context.settings().db, number, articles=articles, cases=cases,
                                       progress=progress)
-    finally:
-        progress.stop()
     if as_json:
         print_json(result.to_dict())
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -152,9 +153,20 @@ def expire(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 # --- search -----------------------------------------------------------------------------------
 
 
+@contextmanager
+def index_progress(label: str, threshold: int = 500):
+    """``with index_progress(label) as progress:`` a ``progress(done, total)`` callback for
+    kb_index that shows a rich bar on stderr once a rebuild of at least ``threshold``
+    articles starts; the bar goes when the block ends."""
+    progress = _index_progress(label, threshold)
+    try:
+        yield progress
+    finally:
+        progress.stop()
+
+
 def _index_progress(label: str, threshold: int = 500):
-    """A ``progress(done, total)`` callback for kb_index that shows a rich bar on stderr once
-    a rebuild of at least ``threshold`` articles starts, and a ``stop()`` to call after."""
+    """The callback of :func:`index_progress`, with a ``stop()`` to call after."""
     state: dict = {}
 
     def progress(done: int, total: int) -> None:
@@ -214,12 +226,9 @@ def search(
     conn = context.read_conn()
     _expire_due(conn)
     _check_filters(conn, product, category)
-    progress = _index_progress("Building the search index")
-    try:
+    with index_progress("Building the search index") as progress:
         result = kb_index.search(context.settings().db, query, product=product, category=category, limit=limit,
                                  progress=progress)
-    finally:
-        progress.stop()
     if as_json:
         print_json(result.to_dict())
         return
@@ -245,12 +254,9 @@ def reindex(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
     context.read_conn()  # the store exists and is current
     db = context.settings().db
-    progress = _index_progress("Indexing articles")
     started = time.perf_counter()
-    try:
+    with index_progress("Indexing articles") as progress:
         count = kb_index.rebuild(db, progress=progress)
-    finally:
-        progress.stop()
     seconds = time.perf_counter() - started
     path = kb_index.index_path(db)
     if as_json:
