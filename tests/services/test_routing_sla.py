@@ -178,3 +178,15 @@ def test_the_sweep_records_warnings_and_breaches_once_and_skips_paused_clocks(st
     assert events["sla_breached"] == "SLA breached: the first response was due 2026-11-25 10:00 UTC"
     assert events["sla_warning"] == "SLA at risk: resolve by 2026-11-26 09:00 UTC"
     assert not any(e.startswith("sla_b") or e == "sla_warning" for e, _ in timeline(store, waiting))
+
+
+def test_a_broken_stored_rule_is_skipped_and_cases_are_still_created(store, org):
+    from caseterm.store.models import RoutingRuleRow
+
+    with store.uow() as uow:
+        rule = uow.session.exec(select(RoutingRuleRow).where(RoutingRuleRow.name == "return keywords")).one()
+        uow.update(rule, org["admin"].id, "sync", conditions={"colour": ["red"]})  # e.g. from a newer client
+    with store.uow() as uow:
+        case = cases.create_case(uow, org["agent"], customer=org["bob"], title="Refund please", case_type="request")
+    [(_, body)] = timeline(store, case)
+    assert "Routed to General by rule 'everything else'" in body  # the broken rule is left out, not fatal

@@ -12,6 +12,7 @@ parsing 200 rules.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,7 @@ from caseterm.domain import business_hours as bh
 from caseterm.domain import routing as rt
 from caseterm.domain import sla
 from caseterm.store.models import Agent, BusinessCalendar, Queue, RoutingRuleRow, SlaPolicyRow
+from caseterm.errors import ValidationError
 from caseterm.store.types import JsonText
 from caseterm.store.uow import UnitOfWork
 
@@ -57,6 +59,7 @@ class Plan:
     notes: list[tuple[str, str, dict]] = field(default_factory=list)  # (event, words, data) for the timeline
 
 
+log = logging.getLogger("caseterm.routing")
 _cache: dict[object, tuple[tuple, Operations]] = {}
 _cache_lock = threading.Lock()
 
@@ -83,26 +86,38 @@ def operations(uow: UnitOfWork) -> Operations:
     for q in uow.session.exec(select(Queue).where(Queue.deleted == False)):  # noqa: E712
         queues[q.name.lower()] = QueueInfo(q.id, q.name, q.strategy, dict(q.needs))
     by_id = {q.id: q for q in queues.values()}
-    calendars = {c.name: bh.Calendar.from_spec(c.time_zone, c.hours, c.holidays)
-                 for c in uow.session.exec(select(BusinessCalendar).where(BusinessCalendar.deleted == False))}  # noqa: E712
+    calendars = {}
+    for c in uow.session.exec(select(BusinessCalendar).where(BusinessCalendar.deleted == False)):  # noqa: E712
+        try:
+            calendars[c.name] = bh.Calendar.from_spec(c.time_zone, c.hours, c.holidays)
+        except ValidationError as exc:
+            log.warning("calendar %r skipped: %s", c.name, exc)
+    # rows that no longer make sense (synced from elsewhere, say) are skipped and logged:
+    # a broken rule must never stop cases from being created
     rules = []
     for row in uow.session.exec(select(RoutingRuleRow).where(RoutingRuleRow.deleted == False)  # noqa: E712
                                 .order_by(RoutingRuleRow.position)):
-        if row.queue_id in by_id:
+        if row.queue_id not in by_id:
+            log.warning("routing rule %r skipped: its queue is gone", row.name)
+            continue
+        try:
             rules.append(rt.parse_rule({"name": row.name, "when": row.conditions, "queue": by_id[row.queue_id].name,
                                         **({"priority": row.priority} if row.priority is not None else {})},
                                        f"routing rule {row.name}"))
+        except ValidationError as exc:
+            log.warning("routing rule %r skipped: %s", row.name, exc)
+    from caseterm.domain.enums import StatusReason
+
+    statuses = [s.value for s in StatusReason]
     policies = []
-    statuses = None
     for row in uow.session.exec(select(SlaPolicyRow).where(SlaPolicyRow.deleted == False)  # noqa: E712
                                 .order_by(SlaPolicyRow.position)):
-        if statuses is None:
-            from caseterm.domain.enums import StatusReason
-
-            statuses = [s.value for s in StatusReason]
-        policies.append(sla.parse_policy({"name": row.name, "calendar": row.calendar, "when": row.conditions,
-                                          "warn_at": row.warn_at, "pause": row.pause, "targets": row.targets},
-                                         f"SLA policy {row.name}", calendars, statuses))
+        try:
+            policies.append(sla.parse_policy({"name": row.name, "calendar": row.calendar, "when": row.conditions,
+                                              "warn_at": row.warn_at, "pause": row.pause, "targets": row.targets},
+                                             f"SLA policy {row.name}", calendars, statuses))
+        except ValidationError as exc:
+            log.warning("SLA policy %r skipped: %s", row.name, exc)
     ops = Operations(tuple(rules), tuple(policies), calendars, queues, by_id)
     with _cache_lock:
         _cache[key] = (stamp, ops)
