@@ -102,3 +102,20 @@ def test_route_sends_a_case_where_the_rules_say(run, demo_db, sql):
     r = run("cases", "resolve", number, "Answered", db=demo_db, as_login="jdoe")
     r = run("cases", "route", number, db=demo_db, as_login="jdoe")
     assert r.code == 2 and "only active cases are routed" in r.err
+
+
+def test_an_entitled_customer_gets_the_gold_sla_and_the_case_pane_fields(run, demo_db, sql):
+    email = run("customers", "find", "anna", "--json", db=demo_db).json()["customers"][0]["email"]
+    r = run("customers", "entitle", email, "Gold support", "--json", db=demo_db, as_login="jdoe")
+    assert r.code == 2 and "granting an entitlement needs the role" in r.err
+    r = run("customers", "entitle", email, "gold support", "--json", db=demo_db, as_login="kadeyemi")
+    assert r.code == 0, r.err
+    assert {k: r.json()[k] for k in ("name", "sla", "starts_on", "ends_on", "cases_left")} == {
+        "name": "Gold support", "sla": "gold", "starts_on": "2026-11-25", "ends_on": "2027-11-24", "cases_left": None}
+    r = run("customers", "entitle", email, "Platinum", db=demo_db, as_login="kadeyemi")
+    assert r.code == 2 and "templates: Gold support, Ten-pack of field visits" in r.err
+    number = run("cases", "new", "--customer", email, "--title", "Kettle leaks", "--priority", "2",
+                 db=demo_db, as_login="jdoe").out.strip()
+    assert sql(demo_db, "SELECT sla_policy FROM cases WHERE number = ?", [number]) == [("gold",)]
+    shown = run("cases", "show", number, db=demo_db)
+    assert "Entitlement 'Gold support' (until 2027-11-24)" in " ".join(shown.out.split())

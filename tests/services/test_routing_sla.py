@@ -190,3 +190,49 @@ def test_a_broken_stored_rule_is_skipped_and_cases_are_still_created(store, org)
         case = cases.create_case(uow, org["agent"], customer=org["bob"], title="Refund please", case_type="request")
     [(_, body)] = timeline(store, case)
     assert "Routed to General by rule 'everything else'" in body  # the broken rule is left out, not fatal
+
+
+ENTITLED_OPS = OPS + '''
+[[sla]]
+name = "gold"
+calendar = "office"
+targets = { 1 = { first_response = "30m", resolve = "2h" }, 2 = { first_response = "30m", resolve = "4h" }, 3 = { first_response = "1h", resolve = "8h" }, 4 = { first_response = "2h", resolve = "16h" } }
+
+[[entitlement]]
+name = "Two fixes"
+sla = "gold"
+cases = 2
+channels = ["phone", "email"]
+days = 30
+'''
+
+
+def test_an_entitlement_sets_the_sla_and_is_used_up_case_by_case(store, world, clock):
+    from caseterm.errors import PermissionDenied
+    from caseterm.services import entitlements
+    from caseterm.store.models import Entitlement
+
+    assert ops.apply_text(store.uow, "admin", ENTITLED_OPS.replace('members = ["jdoe", "kim"]', 'members = ["jdoe"]')
+                          .replace('members = ["boss", "kim"]', 'members = ["boss"]')).applied
+    with store.uow() as uow:
+        with pytest.raises(PermissionDenied, match="granting an entitlement"):
+            entitlements.grant(uow, world["agent"], world["bob"], "Two fixes")
+        granted = entitlements.grant(uow, world["supervisor"], world["bob"], "two fixes")
+    assert (granted.name, granted.cases_left, str(granted.ends_on)) == ("Two fixes", 2, "2026-12-24")
+
+    made = []
+    with store.uow() as uow:
+        for i in range(3):
+            case = cases.create_case(uow, world["agent"], customer=world["bob"], title=f"Kettle {i}", priority=3)
+            made.append(case)
+            cases.resolve_case(uow, world["agent"], case, "Fixed")
+        chat = cases.create_case(uow, world["agent"], customer=world["bob"], title="Kettle chat", origin="chat")
+    first, second, third = made
+    assert first.sla_policy == "gold" and first.entitlement_id == granted.id  # 8 office hours, not 24
+    assert first.resolve_due_at == datetime(2026, 11, 26, 10, 0, tzinfo=BERLIN)
+    assert third.entitlement_id is None and third.sla_policy == "standard"
+    assert "Entitlement 'Two fixes' is used up (no cases left): no entitlement applies" in timeline(store, third)[0][1]
+    assert "does not cover chat" in timeline(store, chat)[0][1]
+    with store.uow() as uow:
+        assert uow.session.get(Entitlement, granted.id).cases_left == 0
+    assert second.entitlement_id == granted.id

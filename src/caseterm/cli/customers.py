@@ -71,3 +71,35 @@ def new(
                     "kind": customer.kind, "tier": customer.tier})
     else:
         context.console().print(str(customer.id))
+
+
+@app.command("entitle")
+def entitle(
+    customer: Annotated[str, typer.Argument(help="The customer's email, phone, order number or id.")],
+    template: Annotated[str, typer.Argument(help="An entitlement template of the operations file, e.g. 'Gold support'.")],
+    starts: Annotated[Optional[str], typer.Option("--from", help="First day, YYYY-MM-DD (default today).")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Grant the customer an entitlement (supervisors and admins): their new cases on its
+    channels run under its SLA and use it up case by case."""
+    from datetime import date
+
+    from caseterm.errors import ValidationError
+    from caseterm.services import entitlements
+    from caseterm.services.lookup import customer_by_key
+
+    first = None
+    if starts:
+        try:
+            first = date.fromisoformat(starts.strip())
+        except ValueError:
+            raise ValidationError("--from", f"'{starts}' is not a date like 2026-12-01") from None
+    with context.store().uow() as uow:
+        granted = entitlements.grant(uow, context.actor(uow), customer_by_key(uow, customer), template, first)
+    if as_json:
+        print_json({"id": granted.id, "name": granted.name, "sla": granted.sla, "channels": granted.channels,
+                    "starts_on": granted.starts_on, "ends_on": granted.ends_on, "cases_left": granted.cases_left})
+    else:
+        left = "unlimited cases" if granted.cases_left is None else f"{granted.cases_left} case(s)"
+        context.console().print(f"{granted.name}: {granted.starts_on} to {granted.ends_on}, {left}, "
+                                f"channels {', '.join(granted.channels) or 'all'}")

@@ -13,6 +13,7 @@ _RULES: dict[str, frozenset[Role]] = {
     "force_resolve_parent": SUPERVISORS,
     "override_reopen_window": SUPERVISORS,
     "assign_to_other_agent": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
+    "grant_entitlement": SUPERVISORS,
 }
 
 _WHY = {
@@ -20,6 +21,7 @@ _WHY = {
     "force_resolve_parent": "resolving a parent case while its children are active",
     "override_reopen_window": "reopening a case after the reopen window",
     "assign_to_other_agent": "assigning a case to another agent",
+    "grant_entitlement": "granting an entitlement",
 }
 
 

@@ -181,12 +181,17 @@ def create_case(
         product = uow.session.get(Product, asset.product_id)
     # the operations the store holds (ops apply): routing when nobody chose a queue or an owner, SLA clocks
     from caseterm.domain.routing import CaseFacts
-    from caseterm.services import routing
+    from caseterm.services import entitlements, routing
 
+    entitled = entitlements.for_new_case(uow, customer, origin, uow.now().date())
     planned = routing.plan(uow, CaseFacts(
         origin=origin, type=case_type, category=category.name if category else "",
         product=product.sku if product else "", customer_tier=customer.tier or "", priority=priority,
-        title=title, description=description), route_it=queue is None and owner is None)
+        title=title, description=description), route_it=queue is None and owner is None,
+        policy_name=entitled.entitlement.sla if entitled.entitlement else None)
+    if entitled.note:
+        planned.notes.insert(0, ("entitlement", entitled.note, {
+            "entitlement": entitled.entitlement.name if entitled.entitlement else None}))
     if planned.queue is not None:
         queue = uow.session.get(Queue, planned.queue.id)
         owner = planned.owner
@@ -206,6 +211,7 @@ def create_case(
         first_response_due_at=planned.first_response_due,
         resolve_due_at=planned.resolve_due,
         sla_policy=planned.policy,
+        entitlement_id=entitled.entitlement.id if entitled.entitlement else None,
         sla_warn_at=planned.warn_at,
         queue_id=queue.id if queue else None,
         owner_id=owner.id if owner else None,
@@ -389,6 +395,10 @@ def resolve_case(
         permissions.require(actor.role, "force_resolve_parent")
     lifecycle.check_parent_resolvable([c.number for c in children], force, subject=case.number)
     _apply_lifecycle(uow, actor, case, lc, "resolve_case")
+    if case.entitlement_id is not None and case.reopen_count == 0:  # counted once: not again after a reopen
+        from caseterm.services import entitlements
+
+        entitlements.use_one(uow, actor, case.entitlement_id)
     # the articles linked to the case helped resolve it (reports count them)
     from caseterm.store.models import CaseArticle
 

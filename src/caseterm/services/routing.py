@@ -124,10 +124,10 @@ def operations(uow: UnitOfWork) -> Operations:
     return ops
 
 
-def plan(uow: UnitOfWork, facts: rt.CaseFacts, *, queue_id=None, owner: Agent | None = None,
-         route_it: bool = True) -> Plan:
+def plan(uow: UnitOfWork, facts: rt.CaseFacts, *, route_it: bool = True, policy_name: str | None = None) -> Plan:
     """Where a new case goes and when it is due. ``route_it``: the case has no queue or
-    owner given by the person creating it, so the rules decide."""
+    owner given by the person creating it, so the rules decide. ``policy_name``: the SLA
+    policy the customer's entitlement names (else the first policy that matches)."""
     ops = operations(uow)
     out = Plan()
     if route_it and ops.rules:
@@ -141,7 +141,8 @@ def plan(uow: UnitOfWork, facts: rt.CaseFacts, *, queue_id=None, owner: Agent | 
                               {"rule": routed.rule.name, "queue": out.queue.name,
                                "owner": out.owner.login if out.owner else None}))
     priority = out.priority or facts.priority
-    policy = sla.pick_policy(ops.policies, facts)
+    named = next((p for p in ops.policies if policy_name and p.name.lower() == policy_name.lower()), None)
+    policy = named or sla.pick_policy(ops.policies, facts)
     if policy is not None and policy.calendar in ops.calendars:
         calendar = ops.calendars[policy.calendar]
         targets = policy.targets_for(priority)

@@ -211,6 +211,22 @@ class EntitlementTemplate(SyncedRow, table=True):
     days: int = Field(default=365)
 
 
+class Entitlement(SyncedRow, table=True):
+    """What a customer is entitled to (granted from an EntitlementTemplate): valid from
+    ``starts_on`` to ``ends_on`` on some channels, optionally for a number of cases, with
+    the SLA policy its cases run under."""
+
+    __tablename__ = "entitlements"
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    name: str = _str(80)
+    sla: Optional[str] = _str(80, default=None)
+    channels: list = Field(default_factory=list, sa_type=JsonText)
+    starts_on: date
+    ends_on: date
+    cases_left: Optional[int] = None  # None: unlimited
+
+
 # --- cases and their timeline ------------------------------------------------------------------
 
 
@@ -410,5 +426,5 @@ class NumberSequence(SQLModel, table=True):
 
 SYNCED_TABLES: tuple[type[SyncedRow], ...] = (
     Customer, Product, SalesOrder, SalesOrderLine, Asset, Agent, Queue, QueueMember, Category, Case, Activity,
-    KbArticle, CaseArticle, Skill, BusinessCalendar, SlaPolicyRow, RoutingRuleRow, EntitlementTemplate,
+    KbArticle, CaseArticle, Skill, BusinessCalendar, SlaPolicyRow, RoutingRuleRow, EntitlementTemplate, Entitlement,
 )

@@ -307,7 +307,8 @@ SELECT c.id, c.number, c.title, c.description, c.priority, c.origin, c.case_type
        cu.id, cu.name, cu.email, cu.phone, q.name, a.login, cr.login, cat.name, p.sku, p.name, s.serial_number,
        c.created_at, c.updated_at, c.resolved_at, c.cancelled_at, c.resolution, c.reopen_count,
        par.number, mi.number, c.version, c.first_response_due_at, c.resolve_due_at, c.escalated,
-       cu.address, cu.postcode, cu.city, s.location, c.first_response_at, c.sla_paused_at
+       cu.address, cu.postcode, cu.city, s.location, c.first_response_at, c.sla_paused_at,
+       ent.name, ent.cases_left, ent.ends_on
 FROM cases AS c
 JOIN customers AS cu ON cu.id = c.customer_id
 LEFT JOIN queues AS q ON q.id = c.queue_id
@@ -318,6 +319,7 @@ LEFT JOIN products AS p ON p.id = c.product_id
 LEFT JOIN assets AS s ON s.id = c.asset_id
 LEFT JOIN cases AS par ON par.id = c.parent_id
 LEFT JOIN cases AS mi ON mi.id = c.merged_into_id
+LEFT JOIN entitlements AS ent ON ent.id = c.entitlement_id
 WHERE c.deleted = 0 AND {where}
 """
 _DETAIL_NAMES = (
@@ -327,6 +329,7 @@ _DETAIL_NAMES = (
     "cancelled_at", "resolution", "reopen_count", "parent", "merged_into", "version",
     "first_response_due_at", "resolve_due_at", "escalated",
     "customer_address", "customer_postcode", "customer_city", "asset_location", "first_response_at", "sla_paused_at",
+    "entitlement", "entitlement_cases_left", "entitlement_ends_on",
 )
 _TIME_FIELDS = {"created_at", "updated_at", "resolved_at", "cancelled_at", "first_response_due_at", "resolve_due_at",
                 "first_response_at", "sla_paused_at"}

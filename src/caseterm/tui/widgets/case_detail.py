@@ -81,6 +81,9 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
         lines.add_row("Opened", f"{when(f['created_at'])} by {f['created_by'] or '—'}")
         if sla := sla_line(f, self.now()):
             lines.add_row("SLA", sla)
+        if f["entitlement"]:
+            left = "" if f["entitlement_cases_left"] is None else f" · {f['entitlement_cases_left']} case(s) left"
+            lines.add_row("Entitlement", Text(f"{f['entitlement']}{left} · until {f['entitlement_ends_on']}"))
         if f["resolution"]:
             lines.add_row("Resolution", Text(f["resolution"]))
         if related := detail.related_summary():

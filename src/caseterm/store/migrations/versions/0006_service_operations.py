@@ -87,6 +87,25 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('name')
     )
+    op.create_table('entitlements',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('updated_at', ct.UtcDateTime(), nullable=False),
+    sa.Column('deleted', sa.Boolean(), nullable=False),
+    sa.Column('customer_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=80), nullable=False),
+    sa.Column('sla', sa.String(length=80), nullable=True),
+    sa.Column('channels', ct.JsonText(), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('cases_left', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('entitlements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_entitlements_customer_id'), ['customer_id'], unique=False)
+
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.add_column(sa.Column('sla_policy', sa.String(length=80), nullable=True))
         batch_op.add_column(sa.Column('sla_paused_at', ct.UtcDateTime(), nullable=True))
@@ -104,6 +123,8 @@ def downgrade() -> None:
     # plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): no copy of the cases table,
     # whose foreign keys a batch rebuild would trip over
     op.drop_index('ix_cases_state_due', table_name='cases')
+    op.drop_index('ix_entitlements_customer_id', table_name='entitlements')
+    op.drop_table('entitlements')
     op.drop_table('routing_rules')
     op.drop_table('sla_policies')
     op.drop_table('skills')
