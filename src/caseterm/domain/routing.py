@@ -49,9 +49,6 @@ class CaseFacts:
     title: str = ""
     description: str = ""
 
-    def value(self, name: str) -> str:
-        return self.values[name]
-
     @functools.cached_property
     def values(self) -> dict[str, str]:
         """Each value fact as conditions compare it (text, trimmed, lower case)."""
@@ -92,10 +89,6 @@ class Condition:
             elif parts:
                 phrases.append(re.compile(r"\b" + r"\W+".join(map(re.escape, parts)) + r"\b", re.IGNORECASE))
         return frozenset(words), tuple(phrases)
-
-    def describe(self) -> str:
-        values = ", ".join(sorted(self.values))
-        return f"{self.field} {'not ' if self.negate else ''}in [{values}]"
 
 
 @dataclass(frozen=True)

@@ -180,15 +180,12 @@ def create_case(
     if product is None and asset is not None:
         product = uow.session.get(Product, asset.product_id)
     # the operations the store holds (ops apply): routing when nobody chose a queue or an owner, SLA clocks
-    from caseterm.domain.routing import CaseFacts
     from caseterm.services import entitlements, routing
 
     entitled = entitlements.for_new_case(uow, customer, origin, uow.now().date())
-    planned = routing.plan(uow, CaseFacts(
-        origin=origin, type=case_type, category=category.name if category else "",
-        product=product.sku if product else "", customer_tier=customer.tier or "", priority=priority,
-        title=title, description=description), route_it=queue is None and owner is None,
-        policy_name=entitled.entitlement.sla if entitled.entitlement else None)
+    planned = routing.plan(uow, _facts(origin, case_type, category, product, customer, priority, title, description),
+                           route_it=queue is None and owner is None,
+                           policy_name=entitled.entitlement.sla if entitled.entitlement else None)
     if entitled.note:
         planned.notes.insert(0, ("entitlement", entitled.note, {
             "entitlement": entitled.entitlement.name if entitled.entitlement else None}))
@@ -203,7 +200,7 @@ def create_case(
         customer_id=customer.id,
         contact_id=contact.id if contact else None,
         asset_id=asset.id if asset else None,
-        product_id=product.id if product else (asset.product_id if asset else None),
+        product_id=product.id if product else None,  # (the asset's product, when only an asset was given)
         origin=origin,
         case_type=case_type,
         category_id=category.id if category else None,
@@ -315,11 +312,20 @@ def assign_case(
     return changed
 
 
+def _facts(origin: str, case_type: str, category: Category | None, product: Product | None,
+           customer: Customer | None, priority: int, title: str, description: str):
+    """What routing rules and SLA policies look at (``domain.routing.CaseFacts``)."""
+    from caseterm.domain.routing import CaseFacts
+
+    return CaseFacts(origin=origin, type=case_type, category=category.name if category else "",
+                     product=product.sku if product else "", customer_tier=(customer.tier if customer else "") or "",
+                     priority=priority, title=title, description=description)
+
+
 def route_case(uow: UnitOfWork, actor: Agent, case: Case) -> str:
     """Send an active case where the routing rules say, as if it were new: the first
     matching rule's queue (and priority, if the rule sets one) and the agent the queue's
     strategy picks. Returns the reason, which the timeline records."""
-    from caseterm.domain.routing import CaseFacts
     from caseterm.services import routing
 
     if case.state != CaseState.ACTIVE.value:
@@ -327,10 +333,8 @@ def route_case(uow: UnitOfWork, actor: Agent, case: Case) -> str:
     category = uow.session.get(Category, case.category_id) if case.category_id else None
     product = uow.session.get(Product, case.product_id) if case.product_id else None
     customer = uow.session.get(Customer, case.customer_id)
-    facts = CaseFacts(origin=case.origin, type=case.case_type, category=category.name if category else "",
-                      product=product.sku if product else "", customer_tier=customer.tier if customer else "",
-                      priority=case.priority, title=case.title, description=case.description)
-    planned = routing.plan(uow, facts)
+    planned = routing.plan(uow, _facts(case.origin, case.case_type, category, product, customer, case.priority,
+                                       case.title, case.description))
     routed = next((words for event, words, _ in planned.notes if event == "routed"), None)
     if planned.queue is None or routed is None:
         raise RuleError(f"No routing rule matches {case.number}; assign it by hand (or add a rule with 'ops apply')")

@@ -551,7 +551,7 @@ class WorkstationScreen(Screen):
             self._after(number, "{number} resolved"))
 
     def action_route(self) -> None:
-        if (d := self._case_for("assign")) is None:
+        if (d := self._case_for("route")) is None:
             return
         self._route(d.fields["number"])
 
