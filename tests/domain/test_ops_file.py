@@ -21,7 +21,9 @@ DEMO = Path(__file__).resolve().parents[2] / "data" / "ops" / "demo.toml"
 def test_the_demo_operations_file_is_complete_and_consistent():
     ops = parse(DEMO.read_text(encoding="utf-8"), agents=[a[0] for a in AGENTS] + ["admin"])
     assert [q.name for q in ops.queues] == ["General Support", "Technical Support", "Returns", "Billing",
-                                            "Field Service"]
+                                            "Field Service", "Escalations"]
+    assert {q.escalate_to for q in ops.queues[:5]} == {"Escalations"} and ops.queues[5].escalate_to is None
+    assert [p.name for p in ops.policies if p.escalate_on_breach] == ["gold"]
     returns = route(ops.rules, CaseFacts(type="request", title="I want to return my kettle"))
     assert returns.queue == "Returns" and returns.rule.name == "return keywords"
     gold = pick_policy(ops.policies, CaseFacts(customer_tier="gold"))
@@ -93,3 +95,39 @@ def test_a_file_that_is_not_toml_names_the_line():
         parse('categories = ["Kitchen"\n\n[[queue]]\n')
     [problem] = caught.value.problems
     assert problem.place == "file" and problem.line is not None and "not valid TOML" in problem.reason
+
+
+def test_escalation_keys_are_checked():
+    text = """
+[[calendar]]
+name = "office"
+time_zone = "UTC"
+hours = { mon-fri = ["09:00-17:00"] }
+
+[[queue]]
+name = "Returns"
+escalate_to = "Supervisors"
+
+[[queue]]
+name = "Billing"
+escalate_to = "billing"
+
+[[queue]]
+name = "Desk"
+escalate_to = 3
+
+[[sla]]
+name = "standard"
+calendar = "office"
+escalate_on_breach = "yes"
+targets = { 1 = { first_response = "1h", resolve = "8h" }, 2 = { first_response = "1h", resolve = "8h" }, 3 = { first_response = "1h", resolve = "8h" }, 4 = { first_response = "1h", resolve = "8h" } }
+"""
+    with pytest.raises(OpsFileError) as caught:
+        parse(text)
+    found = {p.place: p.reason for p in caught.value.problems}
+    assert found == {
+        "queue[0].escalate_to": "no queue 'Supervisors' in the file; name one of Billing, Desk, Returns",
+        "queue[1].escalate_to": "a queue cannot escalate to itself",
+        "queue[2].escalate_to": "the name of the queue its cases escalate to",
+        "sla[0].escalate_on_breach": "true or false",
+    }

@@ -38,8 +38,10 @@ def test_demo_has_the_organisation_the_issue_describes(demo_path):
     assert conn.execute("SELECT count(*) FROM products").fetchone()[0] == 40
     assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 500
     assert conn.execute("SELECT count(*) FROM agents WHERE login != 'admin'").fetchone()[0] == 20
-    assert conn.execute("SELECT count(*) FROM queues").fetchone()[0] == 5
-    assert conn.execute("SELECT count(DISTINCT queue_id) FROM queue_members").fetchone()[0] == 5
+    # five working queues, each escalating to the supervisors' queue
+    assert conn.execute("SELECT count(*) FROM queues").fetchone()[0] == 6
+    assert conn.execute("SELECT count(DISTINCT queue_id) FROM queue_members").fetchone()[0] == 6
+    assert conn.execute("SELECT count(*) FROM queues WHERE escalate_to = 'Escalations'").fetchone()[0] == 5
     assert conn.execute("SELECT count(*) FROM cases").fetchone()[0] == 2000
     # every state and status reason appears, and the cases span the last 90 days
     statuses = {r[0] for r in conn.execute("SELECT DISTINCT status_reason FROM cases")}

@@ -134,6 +134,21 @@ def show_case(
     if f["product_name"]:
         c.print(f"Product: {f['product_name']} ({f['product_sku']})" + (f" · serial {f['asset_serial']}" if f["asset_serial"] else ""))
     c.print(f"Created {when(f['created_at'])} by {f['created_by'] or '—'} · updated {when(f['updated_at'])}")
+    if f["sla_policy"]:
+        clocks = [f"{label} by {when(due)}" + (" (met)" if done is not None and done <= due else
+                                                 " (late)" if done is not None else "")
+                  for label, due, done in (("first response", f["first_response_due_at"], f["first_response_at"]),
+                                           ("resolve", f["resolve_due_at"], f["resolved_at"])) if due is not None]
+        flags = [w for w, on in (("paused", f["sla_paused_at"] is not None), ("at risk", f["sla_warned"]),
+                                 ("breached", f["sla_breached"]), ("escalated", f["escalated"])) if on]
+        c.print(f"SLA '{f['sla_policy']}': {', '.join(clocks)}" + (f" · {', '.join(flags)}" if flags else ""))
+    elif f["escalated"]:
+        c.print("Escalated")
+    if f["entitlement"]:
+        left = (f" · {f['entitlement_cases_left']} case(s) left" if f["entitlement_cases_left"] is not None else
+                f" · {format_duration(f['entitlement_minutes_left'] * 60)} of work left"
+                if f["entitlement_minutes_left"] is not None else "")
+        c.print(f"Entitlement: {f['entitlement']} until {f['entitlement_ends_on']}{left}")
     if f["resolution"]:
         c.print(f"Resolution ({when(f['resolved_at'])}): {f['resolution']}")
     if related := detail.related_summary():
@@ -353,14 +368,33 @@ def log_activity(
 
 @app.command("assign")
 def assign(
-    number: Annotated[str, typer.Argument(help="Case number.")],
+    numbers: Annotated[list[str], typer.Argument(help="Case number; several for a bulk reassignment (supervisors).")],
     queue: Annotated[Optional[str], typer.Option(help="Queue name, or 'none'.")] = None,
     owner: Annotated[Optional[str], typer.Option(help="Owner login, 'me', or 'none'.")] = None,
+    over_capacity: Annotated[bool, typer.Option("--over-capacity",
+                                                help="Bulk: hand over even past the agent's capacity.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Assign the case to a queue and/or an owner."""
+    """Assign the case to a queue and/or an owner. With several cases, a supervisor hands
+    them all to one owner, refused if it would take the owner past their capacity."""
+    from caseterm.errors import ValidationError
     from caseterm.services import cases, lookup
 
+    if len(numbers) > 1:
+        if not owner or owner.strip().lower() == "none" or queue is not None:
+            raise ValidationError("--owner", "a bulk reassignment names one owner (and no queue)")
+        with context.store().uow() as uow:
+            me = context.actor(uow)
+            target = me if owner.strip().lower() == "me" else lookup.agent_by_login(uow, owner)
+            moved = cases.bulk_assign(uow, me, [lookup.case_by_number(uow, n) for n in numbers], target,
+                                      over_capacity=over_capacity)
+        if as_json:
+            print_json({"owner": target.login, "assigned": moved})
+        else:
+            context.console().print(f"{len(moved)} case(s) assigned to {target.login}"
+                                    + (f": {', '.join(moved)}" if moved else " (they were already theirs)"))
+        return
+    number = numbers[0]
     with context.store().uow() as uow:
         me = context.actor(uow)
         case = lookup.case_by_number(uow, number)
@@ -383,6 +417,24 @@ def route(number: Annotated[str, typer.Argument(help="Case number.")], as_json: 
         case = lookup.case_by_number(uow, number)
         reason = cases.route_case(uow, context.actor(uow), case)
     _done(case, as_json, f"{case.number}: {reason}")
+
+
+@app.command("escalate")
+def escalate(
+    number: Annotated[str, typer.Argument(help="Case number.")],
+    reason: Annotated[str, typer.Option(help="Why it needs escalating (for the timeline and the next person).")],
+    to: Annotated[Optional[str], typer.Option(help="The queue to escalate to; default: the queue's escalate_to.")]
+    = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hand the case up to the escalation queue (or --to), one priority step up, with a reason."""
+    from caseterm.services import cases, lookup
+
+    with context.store().uow() as uow:
+        case = lookup.case_by_number(uow, number)
+        target = lookup.queue_by_name(uow, to) if to else None
+        words = cases.escalate_case(uow, context.actor(uow), case, reason, to=target)
+    _done(case, as_json, f"{case.number}: {words}")
 
 
 @app.command("status")

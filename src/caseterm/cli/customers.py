@@ -98,8 +98,11 @@ def entitle(
         granted = entitlements.grant(uow, context.actor(uow), customer_by_key(uow, customer), template, first)
     if as_json:
         print_json({"id": granted.id, "name": granted.name, "sla": granted.sla, "channels": granted.channels,
-                    "starts_on": granted.starts_on, "ends_on": granted.ends_on, "cases_left": granted.cases_left})
+                    "starts_on": granted.starts_on, "ends_on": granted.ends_on, "cases_left": granted.cases_left,
+                    "minutes_left": granted.minutes_left})
     else:
-        left = "unlimited cases" if granted.cases_left is None else f"{granted.cases_left} case(s)"
+        left = ("unlimited cases" if granted.cases_left is None and granted.minutes_left is None
+                else f"{granted.cases_left} case(s)" if granted.cases_left is not None
+                else f"{granted.minutes_left // 60} hour(s) of work")
         context.console().print(f"{granted.name}: {granted.starts_on} to {granted.ends_on}, {left}, "
                                 f"channels {', '.join(granted.channels) or 'all'}")

@@ -69,6 +69,14 @@ def case_detail_json(detail) -> dict[str, Any]:
             "resolution": f["resolution"],
             "reopen_count": f["reopen_count"],
             "version": f["version"],
+            "escalated": f["escalated"],
+            "sla": {"policy": f["sla_policy"], "first_response_due_at": f["first_response_due_at"],
+                    "first_response_at": f["first_response_at"], "resolve_due_at": f["resolve_due_at"],
+                    "paused_since": f["sla_paused_at"], "warned": f["sla_warned"], "breached": f["sla_breached"]}
+            if f["sla_policy"] else None,
+            "entitlement": {"name": f["entitlement"], "ends_on": f["entitlement_ends_on"],
+                            "cases_left": f["entitlement_cases_left"], "minutes_left": f["entitlement_minutes_left"]}
+            if f["entitlement"] else None,
         },
         "related": {
             "parent": detail.parent,

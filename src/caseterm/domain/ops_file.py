@@ -25,6 +25,7 @@ The shape (``data/ops/demo.toml`` is a full example)::
     strategy = "skills"                    # round_robin | least_active | skills
     needs = { returns = 2 }                # skills a case in this queue needs
     members = ["jdoe", "ebergstrom"]
+    escalate_to = "Escalations"            # where its cases go when escalated (optional)
 
     [[sla]]                                 # the first matching policy applies
     name = "standard"
@@ -32,6 +33,7 @@ The shape (``data/ops/demo.toml`` is a full example)::
     when = { }                              # as routing conditions; empty: every case
     warn_at = 0.75
     pause = ["waiting_for_customer", "on_hold"]
+    escalate_on_breach = true               # a breach escalates the case (default false)
     targets = { 1 = { first_response = "1h", resolve = "8h" }, 2 = …, 3 = …, 4 = … }
 
     [[routing]]                             # the first matching rule routes
@@ -73,6 +75,7 @@ class QueueDef:
     strategy: str
     needs: tuple[tuple[str, int], ...]
     members: tuple[str, ...]
+    escalate_to: str | None = None  # a queue's name
 
 
 @dataclass(frozen=True)
@@ -162,13 +165,15 @@ def parse(text: str, *, agents: Iterable[str] | None = None) -> OpsDefinition:
             out.calendars[name] = calendar
 
     seen_queues: set[str] = set()
+    queue_places: list[str] = []  # each defined queue's place in the file
     seen_emails: set[str] = set()
     known_agents = {a.lower() for a in agents} if agents is not None else None
     for i, q in enumerate(_tables(raw, "queue", problem)):
         where = f"queue[{i}]"
         name = _name(q, where, problem)
-        for key in sorted(set(q) - {"name", "description", "email", "strategy", "needs", "members"}):
-            problem(f"{where}.{key}", "unknown key; expected name, description, email, strategy, needs, members")
+        for key in sorted(set(q) - {"name", "description", "email", "strategy", "needs", "members", "escalate_to"}):
+            problem(f"{where}.{key}",
+                    "unknown key; expected name, description, email, strategy, needs, members, escalate_to")
         if name and name.lower() in seen_queues:
             problem(f"{where}.name", f"a second queue called '{name}'")
         email = q.get("email")
@@ -199,10 +204,25 @@ def parse(text: str, *, agents: Iterable[str] | None = None) -> OpsDefinition:
             for j, login in enumerate(members):
                 if login.lower() not in known_agents:
                     problem(f"{where}.members[{j}]", f"no agent '{login}'")
+        escalate_to = q.get("escalate_to")
+        if escalate_to is not None and (not isinstance(escalate_to, str) or not escalate_to.strip()):
+            problem(f"{where}.escalate_to", "the name of the queue its cases escalate to")
+            escalate_to = None
         if name:
             seen_queues.add(name.lower())
             out.queues.append(QueueDef(name, str(q.get("description", "")), email.strip() if email else None,
-                                       str(strategy), tuple(sorted(needs.items())), tuple(members)))
+                                       str(strategy), tuple(sorted(needs.items())), tuple(members),
+                                       escalate_to.strip() if escalate_to else None))
+            queue_places.append(where)
+    names = {q.name.lower(): q.name for q in out.queues}
+    for where, qdef in zip(queue_places, out.queues):
+        if qdef.escalate_to is None:
+            continue
+        if qdef.escalate_to.lower() not in names:
+            problem(f"{where}.escalate_to", f"no queue '{qdef.escalate_to}' in the file; name one of "
+                                               f"{', '.join(sorted(names.values()))}")
+        elif qdef.escalate_to.lower() == qdef.name.lower():
+            problem(f"{where}.escalate_to", "a queue cannot escalate to itself")
 
     statuses = [s.value for s in StatusReason]
     for i, p in enumerate(_tables(raw, "sla", problem)):

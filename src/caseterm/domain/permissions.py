@@ -14,6 +14,7 @@ _RULES: dict[str, frozenset[Role]] = {
     "override_reopen_window": SUPERVISORS,
     "assign_to_other_agent": frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN}),
     "grant_entitlement": SUPERVISORS,
+    "bulk_assign": SUPERVISORS,
 }
 
 _WHY = {
@@ -22,6 +23,7 @@ _WHY = {
     "override_reopen_window": "reopening a case after the reopen window",
     "assign_to_other_agent": "assigning a case to another agent",
     "grant_entitlement": "granting an entitlement",
+    "bulk_assign": "reassigning cases in bulk",
 }
 
 

@@ -41,6 +41,7 @@ class SlaPolicy:
     calendar: str
     warn_at: float = 0.75
     pause_statuses: frozenset[str] = frozenset({"waiting_for_customer", "on_hold"})
+    escalate_on_breach: bool = False  # a breach escalates the case to its queue's escalation queue
 
     def applies(self, facts: CaseFacts) -> bool:
         return all(c.holds(facts) for c in self.conditions)
@@ -88,14 +89,16 @@ def clock(calendar: bh.Calendar, start: datetime, target: timedelta, now: dateti
 
 def parse_policy(raw: Mapping, where: str, calendars: Iterable[str], statuses: Iterable[str]) -> SlaPolicy:
     """One ``[[sla]]`` table: ``name``, ``calendar``, ``when`` (as routing rules), ``warn_at``
-    (0–1, default 0.75), ``pause`` (status reasons), and ``targets`` with a table per
-    priority: ``[sla.targets.1] first_response = "1h", resolve = "8h"``."""
+    (0–1, default 0.75), ``pause`` (status reasons), ``escalate_on_breach`` (default false),
+    and ``targets`` with a table per priority: ``[sla.targets.1] first_response = "1h",
+    resolve = "8h"``."""
     if not isinstance(raw, Mapping):
         raise ValidationError(where, "must be a table with name, calendar and targets")
-    unknown = set(raw) - {"name", "calendar", "when", "warn_at", "pause", "targets"}
+    unknown = set(raw) - {"name", "calendar", "when", "warn_at", "pause", "targets", "escalate_on_breach"}
     if unknown:
         raise ValidationError(f"{where}.{sorted(unknown)[0]}",
-                              "unknown key; expected name, calendar, when, warn_at, pause, targets")
+                              "unknown key; expected name, calendar, when, warn_at, pause, targets, "
+                              "escalate_on_breach")
     # name and conditions are checked as a routing rule's are
     rule = parse_rule({"name": raw.get("name"), "when": raw.get("when", {}), "queue": "-"}, where)
     known = {c.lower(): c for c in calendars}
@@ -105,6 +108,9 @@ def parse_policy(raw: Mapping, where: str, calendars: Iterable[str], statuses: I
     warn_at = raw.get("warn_at", 0.75)
     if isinstance(warn_at, bool) or not isinstance(warn_at, (int, float)) or not 0 < warn_at <= 1:
         raise ValidationError(f"{where}.warn_at", "the share of a target after which a case is at risk, e.g. 0.75")
+    escalate = raw.get("escalate_on_breach", False)
+    if not isinstance(escalate, bool):
+        raise ValidationError(f"{where}.escalate_on_breach", "true or false")
     valid = set(statuses)
     pause = raw.get("pause", ["waiting_for_customer", "on_hold"])
     if not isinstance(pause, list) or any(s not in valid for s in pause):
@@ -124,7 +130,7 @@ def parse_policy(raw: Mapping, where: str, calendars: Iterable[str], statuses: I
             raise ValidationError(place, "targets must be above zero, and first response no later than resolve")
         targets.append((priority, Targets(first, resolve)))
     return SlaPolicy(rule.name, rule.conditions, tuple(targets), known[calendar.strip().lower()], float(warn_at),
-                     frozenset(pause))
+                     frozenset(pause), escalate)
 
 
 __all__ = ["Clock", "ClockState", "SlaPolicy", "Targets", "clock", "parse_policy", "pick_policy"]

@@ -347,6 +347,76 @@ def route_case(uow: UnitOfWork, actor: Agent, case: Case) -> str:
     return routed
 
 
+def escalate_case(uow: UnitOfWork, actor: Agent, case: Case, reason: str, *, to: Queue | None = None,
+                  automatic: bool = False) -> str:
+    """Hand an active case up, with a reason: to ``to``, or to the queue its queue
+    escalates to (``escalate_to`` in the operations file). The escalation queue's strategy
+    picks an owner with the skills and free capacity (else the case waits there
+    unassigned), the priority goes one step up (critical stays critical) and the case is
+    flagged escalated. ``automatic``: the SLA sweep escalating a breached case. Returns
+    the words the timeline records."""
+    from caseterm.services import routing
+
+    if case.state != CaseState.ACTIVE.value:
+        raise RuleError(f"{case.number} is {case.state}; only active cases are escalated")
+    why = validate.required_line("reason", reason, 500)
+    ops = routing.operations(uow)
+    current = ops.queues_by_id.get(case.queue_id) if case.queue_id else None
+    if to is not None:
+        target = ops.queues_by_id.get(to.id)
+        if target is None:
+            raise ValidationError("queue", f"{to.name} has been removed")
+    else:
+        named = current.escalate_to if current else None
+        if not named:
+            where = f"queue {current.name}" if current else "no queue"
+            raise RuleError(f"{case.number} is in {where}, which names no escalation queue; choose the queue "
+                            "to escalate to, or give the queue escalate_to in the operations file")
+        target = ops.queues.get(named.lower())
+        if target is None:
+            raise RuleError(f"The escalation queue '{named}' of {current.name} no longer exists; choose a queue")
+    if current is not None and target.id == current.id:
+        raise RuleError(f"{case.number} is already in {target.name}")
+    owner, picked = routing.pick_owner(uow, target)
+    priority = max(int(Priority.CRITICAL), case.priority - 1)
+    before = Priority(case.priority)
+    uow.update(case, actor.id, "escalate_case", queue_id=target.id, owner_id=owner.id if owner else None,
+               priority=priority, escalated=True)
+    words = (f"Escalated to {target.name}" + (" automatically" if automatic else f" by {actor.login}") + f": {why}; "
+             f"{picked}" + (f"; priority {before.label} → {Priority(priority).label}" if priority != before else ""))
+    log_event(uow, actor, case, "escalated", words, {
+        "queue": target.name, "from": current.name if current else None, "owner": owner.login if owner else None,
+        "reason": why, "automatic": automatic, "priority": priority})
+    return words
+
+
+def bulk_assign(uow: UnitOfWork, actor: Agent, cases: list[Case], owner: Agent, *,
+                over_capacity: bool = False) -> list[str]:
+    """A supervisor hands several cases to one agent at once (the queue's multi-select).
+    Within capacity rules: refused, naming the load, when the agent would end up with more
+    active cases than their capacity (unless ``over_capacity``, a deliberate override).
+    Cases already the agent's are left alone. All or nothing; returns the numbers moved."""
+    permissions.require(actor.role, "bulk_assign")
+    if not cases:
+        raise ValidationError("cases", "mark at least one case")
+    if not owner.active:
+        raise ValidationError("owner", f"{owner.login} is deactivated")
+    inactive = [c.number for c in cases if c.state != CaseState.ACTIVE.value]
+    if inactive:
+        raise RuleError(f"Only active cases can be assigned; not {', '.join(inactive[:5])}"
+                        + (f" and {len(inactive) - 5} more" if len(inactive) > 5 else ""))
+    moving = [c for c in cases if c.owner_id != owner.id]
+    load = uow.session.exec(select(func.count(Case.id)).where(
+        Case.owner_id == owner.id, Case.state == CaseState.ACTIVE.value, Case.deleted == False)).one()  # noqa: E712
+    if load + len(moving) > owner.capacity and not over_capacity:
+        room = max(0, owner.capacity - load)
+        raise RuleError(f"{owner.login} has {load} of {owner.capacity} active cases: room for {room} more, "
+                        f"not {len(moving)}. Mark fewer cases, or choose another agent")
+    for case in moving:
+        assign_case(uow, actor, case, owner=owner)
+    return [c.number for c in moving]
+
+
 def queue_load(uow: UnitOfWork, queue: Queue) -> list[tuple[Agent, int]]:
     """The queue's members with their number of active cases (for pickers), by login."""
     load = (
@@ -399,10 +469,13 @@ def resolve_case(
         permissions.require(actor.role, "force_resolve_parent")
     lifecycle.check_parent_resolvable([c.number for c in children], force, subject=case.number)
     _apply_lifecycle(uow, actor, case, lc, "resolve_case")
+    used = None
     if case.entitlement_id is not None and case.reopen_count == 0:  # counted once: not again after a reopen
         from caseterm.services import entitlements
 
-        entitlements.use_one(uow, actor, case.entitlement_id)
+        worked = uow.session.exec(select(func.coalesce(func.sum(Activity.duration_seconds), 0)).where(
+            Activity.case_id == case.id, Activity.deleted == False)).one()  # noqa: E712
+        used = entitlements.use(uow, actor, case.entitlement_id, int(worked))
     # the articles linked to the case helped resolve it (reports count them)
     from caseterm.store.models import CaseArticle
 
@@ -412,6 +485,8 @@ def resolve_case(
     body = f"Resolved ({target.label.lower()}) by {actor.login}: {case.resolution}"
     if children:
         body += f" (forced with {len(children)} active child case(s))"
+    if used:
+        body += f" ({used})"
     log_event(uow, actor, case, "resolved", body, {"kind": target.value, "forced": bool(children)})
     return case
 

@@ -2,7 +2,9 @@
 file's templates), attached to their new cases, used up as cases are resolved.
 
 A new case gets the customer's entitlement that is valid today on the case's channel;
-its SLA policy (if it names one) is the one the case runs under. An entitlement that is
+its SLA policy (if it names one) is the one the case runs under. One sold by the case
+loses a case when a case under it is resolved; one sold by the hour loses the time
+logged on the case's timeline (calls, tasks, visits: their durations), in whole minutes. An entitlement that is
 used up or expired, or one for other channels only, is not silently ignored: the
 timeline's "created" entry says so, for the agent to act on (sell a renewal, make an
 exception).
@@ -15,6 +17,7 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
+from caseterm.domain.durations import format_duration
 from caseterm.errors import NotFound
 from caseterm.store.models import Agent, Customer, Entitlement, EntitlementTemplate
 from caseterm.store.uow import UnitOfWork
@@ -36,7 +39,8 @@ def grant(uow: UnitOfWork, actor: Agent, customer: Customer, template_name: str,
     start = starts_on or uow.now().date()
     return uow.create(Entitlement(customer_id=customer.id, name=template.name, sla=template.sla,
                                   channels=list(template.channels), starts_on=start,
-                                  ends_on=start + timedelta(days=template.days - 1), cases_left=template.cases),
+                                  ends_on=start + timedelta(days=template.days - 1), cases_left=template.cases,
+                                  minutes_left=template.hours * 60 if template.hours else None),
                       actor.id, "grant_entitlement")
 
 
@@ -55,13 +59,19 @@ def for_new_case(uow: UnitOfWork, customer: Customer, channel: str, today: date)
         return Match(None, None)  # nothing bought: nothing to say
     current = [e for e in owned if e.starts_on <= today <= e.ends_on]
     on_channel = [e for e in current if not e.channels or channel in e.channels]
-    usable = [e for e in on_channel if e.cases_left is None or e.cases_left > 0]
+    usable = [e for e in on_channel if (e.cases_left is None or e.cases_left > 0)
+              and (e.minutes_left is None or e.minutes_left > 0)]
     if usable:
         chosen = usable[0]  # the one that ends first
-        left = "" if chosen.cases_left is None else f", {chosen.cases_left} case(s) left before this one"
+        left = ""
+        if chosen.cases_left is not None:
+            left = f", {chosen.cases_left} case(s) left before this one"
+        elif chosen.minutes_left is not None:
+            left = f", {format_duration(chosen.minutes_left * 60)} of work left"
         return Match(chosen, f"Entitlement '{chosen.name}' (until {chosen.ends_on}{left})")
     if on_channel:
-        return Match(None, f"Entitlement '{on_channel[0].name}' is used up (no cases left): no entitlement applies")
+        what = "no hours left" if on_channel[0].minutes_left is not None else "no cases left"
+        return Match(None, f"Entitlement '{on_channel[0].name}' is used up ({what}): no entitlement applies")
     if current:
         return Match(None, f"Entitlement '{current[0].name}' does not cover {channel}: no entitlement applies")
     latest = owned[-1]
@@ -70,11 +80,23 @@ def for_new_case(uow: UnitOfWork, customer: Customer, channel: str, today: date)
                        ": no entitlement applies")
 
 
-def use_one(uow: UnitOfWork, actor: Agent, entitlement_id) -> None:
-    """A case under the entitlement was resolved: one case fewer left (if counted)."""
+def use(uow: UnitOfWork, actor: Agent, entitlement_id, worked_seconds: int) -> str | None:
+    """A case under the entitlement was resolved: one case fewer left, or (sold by the
+    hour) the ``worked_seconds`` logged on it, rounded up to whole minutes. Never below
+    zero (resolving is never refused). Returns what the resolve entry should say."""
     entitlement = uow.session.get(Entitlement, entitlement_id)
-    if entitlement is not None and entitlement.cases_left:  # (never below zero: resolving is never refused)
+    if entitlement is None:
+        return None
+    if entitlement.cases_left:
         uow.update(entitlement, actor.id, "use_entitlement", cases_left=entitlement.cases_left - 1)
+        return f"entitlement '{entitlement.name}': {entitlement.cases_left} case(s) left"
+    if entitlement.minutes_left is not None:
+        used = -(-max(0, worked_seconds) // 60)
+        left = max(0, entitlement.minutes_left - used)
+        uow.update(entitlement, actor.id, "use_entitlement", minutes_left=left)
+        return (f"entitlement '{entitlement.name}': {format_duration(used * 60) if used else 'no time'} used, "
+                f"{format_duration(left * 60) if left else 'nothing'} left")
+    return None
 
 
-__all__ = ["Match", "for_new_case", "grant", "use_one"]
+__all__ = ["Match", "for_new_case", "grant", "use"]

@@ -86,14 +86,15 @@ def apply(uow: UnitOfWork, actor: Agent, definition: ops_file.OpsDefinition) -> 
         for name, cal in definition.calendars.items()})
     changes += _sync_rows(uow, actor, Category, "category", {c: {} for c in definition.categories}, remove=False)
     changes += _sync_rows(uow, actor, Queue, "queue", {
-        q.name: {"description": q.description, "email": q.email, "strategy": q.strategy, "needs": dict(q.needs)}
+        q.name: {"description": q.description, "email": q.email, "strategy": q.strategy, "needs": dict(q.needs),
+                 "escalate_to": q.escalate_to}
         for q in definition.queues}, remove=False)
     changes += _sync_members(uow, actor, definition)
     changes += _sync_rows(uow, actor, SlaPolicyRow, "SLA policy", {
         p.name: {"position": i, "calendar": p.calendar, "conditions": conditions_of(p.conditions),
                  "targets": {str(prio): {"first_response": duration_text(t.first_response),
                                          "resolve": duration_text(t.resolve)} for prio, t in p.targets},
-                 "warn_at": p.warn_at, "pause": sorted(p.pause_statuses)}
+                 "warn_at": p.warn_at, "pause": sorted(p.pause_statuses), "escalate_on_breach": p.escalate_on_breach}
         for i, p in enumerate(definition.policies)})
     queue_ids = {q.name.lower(): q.id for q in uow.session.exec(select(Queue).where(Queue.deleted == False))}  # noqa: E712
     changes += _sync_rows(uow, actor, RoutingRuleRow, "routing rule", {
@@ -210,10 +211,14 @@ def export_text(uow: UnitOfWork) -> str:
         if q.email:
             lines.append(f"email = {_toml(q.email)}")
         lines += [f"strategy = {_toml(q.strategy)}", f"needs = {_toml(q.needs)}", f"members = {_toml(members)}"]
+        if q.escalate_to:
+            lines.append(f"escalate_to = {_toml(q.escalate_to)}")
     for p in live(SlaPolicyRow, SlaPolicyRow.position):
         lines += ["", "[[sla]]", f"name = {_toml(p.name)}", f"calendar = {_toml(p.calendar)}",
-                  f"when = {_toml(p.conditions)}", f"warn_at = {p.warn_at!r}", f"pause = {_toml(p.pause)}",
-                  f"targets = {_toml(p.targets)}"]
+                  f"when = {_toml(p.conditions)}", f"warn_at = {p.warn_at!r}", f"pause = {_toml(p.pause)}"]
+        if p.escalate_on_breach:
+            lines.append("escalate_on_breach = true")
+        lines.append(f"targets = {_toml(p.targets)}")
     for r in live(RoutingRuleRow, RoutingRuleRow.position):
         lines += ["", "[[routing]]", f"name = {_toml(r.name)}", f"when = {_toml(r.conditions)}",
                   f"queue = {_toml(queue_names[r.queue_id])}"]

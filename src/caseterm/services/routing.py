@@ -36,6 +36,7 @@ class QueueInfo:
     name: str
     strategy: str
     needs: dict
+    escalate_to: str | None = None  # the queue's name its cases escalate to
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def operations(uow: UnitOfWork) -> Operations:
             return cached[1]
     queues = {}
     for q in uow.session.exec(select(Queue).where(Queue.deleted == False)):  # noqa: E712
-        queues[q.name.lower()] = QueueInfo(q.id, q.name, q.strategy, dict(q.needs))
+        queues[q.name.lower()] = QueueInfo(q.id, q.name, q.strategy, dict(q.needs), q.escalate_to)
     by_id = {q.id: q for q in queues.values()}
     calendars = {}
     for c in uow.session.exec(select(BusinessCalendar).where(BusinessCalendar.deleted == False)):  # noqa: E712
@@ -114,7 +115,8 @@ def operations(uow: UnitOfWork) -> Operations:
                                 .order_by(SlaPolicyRow.position)):
         try:
             policies.append(sla.parse_policy({"name": row.name, "calendar": row.calendar, "when": row.conditions,
-                                              "warn_at": row.warn_at, "pause": row.pause, "targets": row.targets},
+                                              "warn_at": row.warn_at, "pause": row.pause, "targets": row.targets,
+                                              "escalate_on_breach": row.escalate_on_breach},
                                              f"SLA policy {row.name}", calendars, statuses))
         except ValidationError as exc:
             log.warning("SLA policy %r skipped: %s", row.name, exc)
@@ -135,7 +137,7 @@ def plan(uow: UnitOfWork, facts: rt.CaseFacts, *, route_it: bool = True, policy_
         if routed.queue is not None:
             out.queue = ops.queues[routed.queue.lower()]
             out.priority = routed.priority
-            pick = _pick(uow, out.queue)
+            pick = pick_owner(uow, out.queue)
             out.owner = pick[0]
             out.notes.append(("routed", f"{routed.reason[0].upper()}{routed.reason[1:]}; {pick[1]}",
                               {"rule": routed.rule.name, "queue": out.queue.name,
@@ -175,8 +177,9 @@ _LAST_OWNER = text(
 ).bindparams(bindparam("queue", type_=sa.Uuid())).columns(sa.column("owner_id", sa.Uuid()))
 
 
-def _pick(uow: UnitOfWork, queue: QueueInfo) -> tuple[Agent | None, str]:
-    """The queue strategy's choice among its members, with their live load (two queries)."""
+def pick_owner(uow: UnitOfWork, queue: QueueInfo) -> tuple[Agent | None, str]:
+    """The queue strategy's choice among its members, with their live load (two queries),
+    and why; (None, why) when nobody has the skills and free capacity."""
     conn = uow.session.connection()
     key = {"queue": queue.id}
     rows = conn.execute(_MEMBERS, key).all()
@@ -194,19 +197,20 @@ def _pick(uow: UnitOfWork, queue: QueueInfo) -> tuple[Agent | None, str]:
     return uow.session.get(Agent, agent_id), pick.reason
 
 
-
-
-
 def sweep_sla(uow: UnitOfWork, actor: Agent, limit: int = 2000) -> tuple[list[str], list[str]]:
     """Record the SLA warnings and breaches that have come due since the last sweep: the
-    case's flag and a timeline entry each. Returns the numbers (warned, breached). Paused
-    clocks are left alone; run it now and then (the workstation does, every minute)."""
+    case's flag and a timeline entry each; a breach under a policy with
+    ``escalate_on_breach`` escalates the case too (``cases.escalate_case``). Returns the
+    numbers (warned, breached). Paused clocks are left alone; run it now and then (the
+    workstation does, every minute)."""
     from sqlalchemy import and_, or_
 
-    from caseterm.services.cases import log_event
+    from caseterm.errors import RuleError
+    from caseterm.services.cases import escalate_case, log_event
     from caseterm.store.models import Case
 
     now = uow.now()
+    escalating = {p.name for p in operations(uow).policies if p.escalate_on_breach}
     live = (Case.state == "active", Case.deleted == False, Case.sla_paused_at == None)  # noqa: E711,E712
     warned, breached = [], []
     for case in uow.session.exec(select(Case).where(
@@ -225,8 +229,16 @@ def sweep_sla(uow: UnitOfWork, actor: Agent, limit: int = 2000) -> tuple[list[st
                   and case.first_response_due_at <= now else "resolution")
         due = case.first_response_due_at if missed == "first response" else case.resolve_due_at
         uow.update(case, actor.id, "sla_breach", sla_breached=True)
-        log_event(uow, actor, case, "sla_breached", f"SLA breached: the {missed} was due {due:%Y-%m-%d %H:%M} UTC",
-                  {"policy": case.sla_policy, "missed": missed})
+        words = f"SLA breached: the {missed} was due {due:%Y-%m-%d %H:%M} UTC"
+        log_event(uow, actor, case, "sla_breached", words, {"policy": case.sla_policy, "missed": missed})
         breached.append(case.number)
+        if case.sla_policy in escalating and not case.escalated:
+            try:
+                escalate_case(uow, actor, case, words, automatic=True)
+            except (RuleError, ValidationError) as exc:  # no escalation queue: say so where the agent looks
+                log_event(uow, actor, case, "escalation_failed", f"Not escalated automatically: {exc}",
+                          {"policy": case.sla_policy})
     return warned, breached
-__all__ = ["Operations", "Plan", "operations", "plan", "sweep_sla"]
+
+
+__all__ = ["Operations", "Plan", "QueueInfo", "operations", "pick_owner", "plan", "sweep_sla"]

@@ -141,6 +141,7 @@ class Queue(SyncedRow, table=True):
     email: Optional[str] = _str(254, default=None)  # mail to this address lands in the queue
     strategy: str = _str(16, default="least_active")  # domain.routing.STRATEGIES
     needs: dict = Field(default_factory=dict, sa_type=JsonText)  # skill -> minimum level
+    escalate_to: Optional[str] = _str(80, default=None)  # the queue its cases escalate to (by name)
 
 
 class QueueMember(SyncedRow, table=True):
@@ -188,6 +189,7 @@ class SlaPolicyRow(SyncedRow, table=True):
     targets: dict = Field(default_factory=dict, sa_type=JsonText)  # {"1": {"first_response": "1h", …}}
     warn_at: float = Field(default=0.75)
     pause: list = Field(default_factory=list, sa_type=JsonText)  # status reasons
+    escalate_on_breach: bool = Field(default=False)  # a breach escalates the case (to its queue's escalate_to)
 
 
 class RoutingRuleRow(SyncedRow, table=True):
@@ -225,6 +227,7 @@ class Entitlement(SyncedRow, table=True):
     starts_on: date
     ends_on: date
     cases_left: Optional[int] = None  # None: unlimited
+    minutes_left: Optional[int] = None  # of work, for one sold by the hour; None: not counted
 
 
 # --- cases and their timeline ------------------------------------------------------------------

@@ -308,7 +308,7 @@ SELECT c.id, c.number, c.title, c.description, c.priority, c.origin, c.case_type
        c.created_at, c.updated_at, c.resolved_at, c.cancelled_at, c.resolution, c.reopen_count,
        par.number, mi.number, c.version, c.first_response_due_at, c.resolve_due_at, c.escalated,
        cu.address, cu.postcode, cu.city, s.location, c.first_response_at, c.sla_paused_at,
-       ent.name, ent.cases_left, ent.ends_on
+       ent.name, ent.cases_left, ent.ends_on, ent.minutes_left, c.sla_policy, c.sla_warned, c.sla_breached
 FROM cases AS c
 JOIN customers AS cu ON cu.id = c.customer_id
 LEFT JOIN queues AS q ON q.id = c.queue_id
@@ -329,7 +329,8 @@ _DETAIL_NAMES = (
     "cancelled_at", "resolution", "reopen_count", "parent", "merged_into", "version",
     "first_response_due_at", "resolve_due_at", "escalated",
     "customer_address", "customer_postcode", "customer_city", "asset_location", "first_response_at", "sla_paused_at",
-    "entitlement", "entitlement_cases_left", "entitlement_ends_on",
+    "entitlement", "entitlement_cases_left", "entitlement_ends_on", "entitlement_minutes_left",
+    "sla_policy", "sla_warned", "sla_breached",
 )
 _TIME_FIELDS = {"created_at", "updated_at", "resolved_at", "cancelled_at", "first_response_due_at", "resolve_due_at",
                 "first_response_at", "sla_paused_at"}
@@ -351,7 +352,8 @@ def case_detail(conn: sqlite3.Connection, number_or_id: str, timeline_limit: int
     fields = dict(zip(_DETAIL_NAMES, row))
     for name in _TIME_FIELDS:
         fields[name] = parse_time(fields[name])
-    fields["escalated"] = bool(fields["escalated"])
+    for flag in ("escalated", "sla_warned", "sla_breached"):
+        fields[flag] = bool(fields[flag])
     case_id = fields["id"]
     detail = CaseDetail(fields=fields, parent=fields["parent"], merged_into=fields["merged_into"])
     detail.children = conn.execute(

@@ -74,7 +74,8 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
             y for y in (f["customer_postcode"], f["customer_city"]) if y)) if x)
         if address:
             lines.add_row("Address", Text(address))
-        lines.add_row("Queue", f"{f['queue'] or '—'} · owner {f['owner'] or 'nobody'}")
+        lines.add_row("Queue", f"{f['queue'] or '—'} · owner {f['owner'] or 'nobody'}"
+                      + (" · escalated" if f["escalated"] else ""))
         if f["product_name"]:
             serial = f" · serial {f['asset_serial']}" if f["asset_serial"] else ""
             lines.add_row("Product", Text(f"{f['product_name']}{serial}"))
@@ -82,7 +83,11 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
         if sla := sla_line(f, self.now()):
             lines.add_row("SLA", sla)
         if f["entitlement"]:
-            left = "" if f["entitlement_cases_left"] is None else f" · {f['entitlement_cases_left']} case(s) left"
+            left = ""
+            if f["entitlement_cases_left"] is not None:
+                left = f" · {f['entitlement_cases_left']} case(s) left"
+            elif f["entitlement_minutes_left"] is not None:
+                left = f" · {format_duration(f['entitlement_minutes_left'] * 60)} of work left"
             lines.add_row("Entitlement", Text(f"{f['entitlement']}{left} · until {f['entitlement_ends_on']}"))
         if f["resolution"]:
             lines.add_row("Resolution", Text(f["resolution"]))
