@@ -114,9 +114,34 @@ def test_an_entitled_customer_gets_the_gold_sla_and_the_case_pane_fields(run, de
     assert {k: r.json()[k] for k in ("name", "sla", "starts_on", "ends_on", "cases_left")} == {
         "name": "Gold support", "sla": "gold", "starts_on": "2026-11-25", "ends_on": "2027-11-24", "cases_left": None}
     r = run("customers", "entitle", email, "Platinum", db=demo_db, as_login="kadeyemi")
-    assert r.code == 2 and "templates: Gold support, Ten-pack of field visits" in r.err
+    assert r.code == 2 and "templates: Gold support, Ten-pack of field visits, Twenty support hours" in r.err
     number = run("cases", "new", "--customer", email, "--title", "Kettle leaks", "--priority", "2",
                  db=demo_db, as_login="jdoe").out.strip()
     assert sql(demo_db, "SELECT sla_policy FROM cases WHERE number = ?", [number]) == [("gold",)]
     shown = run("cases", "show", number, db=demo_db)
     assert "Entitlement 'Gold support' (until 2027-11-24)" in " ".join(shown.out.split())
+
+
+def test_escalate_and_bulk_assign_from_the_command_line(run, demo_db, sql):
+    email = run("customers", "find", "anna", "--json", db=demo_db).json()["customers"][0]["email"]
+    made = [run("cases", "new", "--customer", email, "--title", f"Invoice question {i}", "--priority", "3",
+                db=demo_db, as_login="jdoe").out.strip() for i in range(3)]
+    r = run("cases", "escalate", made[0], "--reason", "disputes the charge for the third time", db=demo_db,
+            as_login="jdoe")
+    assert r.code == 0, r.err
+    assert r.out.startswith(f"{made[0]}: Escalated to Escalations by jdoe: disputes the charge for the third time; "
+                            "assigned to ")
+    shown = run("cases", "show", made[0], "--json", db=demo_db).json()["case"]
+    assert (shown["queue"], shown["priority"], shown["escalated"]) == ("Escalations", 2, True)
+    assert shown["owner"] in ("kadeyemi", "rlindqvist", "gpetrov")
+    assert shown["sla"]["policy"] == "standard" and shown["sla"]["resolve_due_at"].startswith("2026-")
+    r = run("cases", "escalate", made[1], "--reason", "x", "--to", "Nowhere", db=demo_db, as_login="jdoe")
+    assert r.code == 2 and "Nowhere" in r.err
+
+    r = run("cases", "assign", *made[1:], "--owner", "hschmidt", db=demo_db, as_login="jdoe")
+    assert r.code == 2 and "reassigning cases in bulk needs the role admin, supervisor" in r.err
+    r = run("cases", "assign", *made[1:], "--owner", "hschmidt", "--json", db=demo_db, as_login="kadeyemi")
+    assert r.code == 0, r.err
+    assert r.json() == {"owner": "hschmidt", "assigned": made[1:]}
+    assert sql(demo_db, "SELECT count(*) FROM cases c JOIN agents a ON a.id = c.owner_id "
+                        "WHERE a.login = 'hschmidt' AND c.number IN (?, ?)", made[1:]) == [(2,)]

@@ -252,17 +252,24 @@ class AssignForm(FormScreen):
     title_text = "Assign"
 
     def __init__(self, submit: Submit, *, queues: list[tuple[str, str]], queue_id: str | None,
-                 load_agents: Callable[[str | None], list[tuple[str, str, str, int, int]]], me_id: str) -> None:
+                 load_agents: Callable[[str | None], list[tuple[str, str, str, int, int]]], me_id: str,
+                 bulk: int = 0) -> None:
         super().__init__(submit)
         self.queues = queues
         self.queue_id = queue_id
         self.load_agents = load_agents
         self.me_id = me_id
+        self.bulk = bulk  # how many marked cases go to one owner (0: one case, queue and owner)
+        if bulk:
+            self.title_text = f"Assign {bulk} marked case{'s' if bulk != 1 else ''} to one agent"
 
     def fields(self) -> ComposeResult:
         options = [("(no queue)", "")] + [(name, qid) for qid, name in self.queues]
-        yield from self.field("Queue", Select(options, value=self.queue_id or "", allow_blank=False, id="queue"), "queue")
+        label = "Agents of queue" if self.bulk else "Queue"
+        yield from self.field(label, Select(options, value=self.queue_id or "", allow_blank=False, id="queue"), "queue")
         yield from self.field("Owner", OptionList(id="owner"), "owner")
+        if self.bulk:
+            yield Static("Each case keeps its queue. Refused if the agent would pass their capacity.", classes="hint")
 
     def on_mount(self) -> None:
         self._agents(self.queue_id)
@@ -280,7 +287,8 @@ class AssignForm(FormScreen):
     def _show_agents(self, agents) -> None:
         owner = self.query_one("#owner", OptionList)
         owner.clear_options()
-        owner.add_option(Option("(nobody: leave it in the queue)", id=""))
+        if not self.bulk:
+            owner.add_option(Option("(nobody: leave it in the queue)", id=""))
         for aid, login, name, load, capacity in agents:
             me = "  ← me" if aid == self.me_id else ""
             owner.add_option(Option(f"{login:<12} {name:<22} {load}/{capacity} active{me}", id=aid))

@@ -95,6 +95,8 @@ class WorkstationScreen(Screen):
         Binding("s", "status", "Status", id="case.status", tooltip="Change the status (only allowed ones are offered)"),
         Binding("w", "assign", "Assign", id="case.assign", tooltip="Assign to a queue or an agent"),
         Binding("r", "resolve", "Resolve", id="case.resolve", tooltip="Resolve with a resolution text"),
+        Binding("E", "escalate", "Escalate", show=False, id="case.escalate",
+                tooltip="Hand the case up to the escalation queue, with a reason"),
         Binding("e", "route", "Route", show=False, id="case.route",
                 tooltip="Send the case where the routing rules say (queue and agent)"),
         Binding("x", "cancel_case", "Cancel", show=False, id="case.cancel", tooltip="Cancel the case"),
@@ -123,8 +125,8 @@ class WorkstationScreen(Screen):
         Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False, id="app.refresh", tooltip="Reload counts, queue and case"),
     ]
-    ACTION_KEYS = {"customer": "u", "note": "a", "call": "c", "status": "s", "assign": "w", "route": "e", "resolve": "r",
-                   "cancel": "x",
+    ACTION_KEYS = {"customer": "u", "note": "a", "call": "c", "status": "s", "assign": "w", "route": "e",
+                   "escalate": "E", "resolve": "r", "cancel": "x",
                    "reopen": "o", "merge": "m", "parent": "p"}
 
     def __init__(self, gateway, me, **kwargs) -> None:
@@ -140,6 +142,7 @@ class WorkstationScreen(Screen):
         self.suggestions_for: str | None = None  # ... and the case they are for
         self.linked: set[str] = set()  # the numbers of the articles linked to that case
         self.sort_override: str | None = None  # "newest" / "oldest", or None for the view's own order
+        self.queue_title = self.active.label
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -252,8 +255,18 @@ class WorkstationScreen(Screen):
         suffix = f" · filter “{view.text}”" if view.text else ""
         if self.sort_override:
             suffix += f" · {self.sort_override} first"
-        self.query_one("#queue-title", Static).update(f"{self.active.label} · {total:,} cases{suffix}")
+        self.queue_title = f"{self.active.label} · {total:,} cases{suffix}"
         self.query_one(CaseList).load(view, total, keep_number=keep)
+        self._show_title()
+
+    def _show_title(self) -> None:
+        marked = self.query_one(CaseList).marked
+        extra = (f" · {len(marked)} marked (w: assign them all · space: unmark)" if marked else "")
+        self.query_one("#queue-title", Static).update(self.queue_title + extra)
+
+    @on(CaseList.MarksChanged)
+    def _marks_changed(self) -> None:
+        self._show_title()
 
     def _counts_loaded(self, counts: dict[str, int], pending: int, keep: str | None) -> None:
         self.counts = counts
@@ -515,6 +528,9 @@ class WorkstationScreen(Screen):
                              self._after(number, "{number}: status changed"))
 
     def action_assign(self) -> None:
+        if self.query_one(CaseList).marked:
+            self._assign_marked()
+            return
         if (d := self._case_for("assign")) is None:
             return
         number = d.fields["number"]
@@ -532,6 +548,63 @@ class WorkstationScreen(Screen):
             forms.AssignForm(self._on_case(number, assign), queues=self.gateway.queues(), queue_id=queue_id,
                              load_agents=self.gateway.queue_agents, me_id=self.me.id),
             self._after(number, "{number} assigned"))
+
+    def _assign_marked(self) -> None:
+        """A supervisor hands every marked case to one agent (within the agent's capacity)."""
+        case_list = self.query_one(CaseList)
+        numbers = list(case_list.marked)
+        if self.me.role not in ("supervisor", "admin"):
+            self.notify("Reassigning several cases at once is for supervisors. Press space on a marked case to "
+                        "unmark it, or ask a supervisor.", title="Cannot assign in bulk", severity="warning")
+            return
+        queue_id = next((qid for qid, name in self.gateway.queues()
+                         if self.detail and name == self.detail.fields["queue"]), None)
+
+        def assign(uow, me, v):
+            from caseterm.services.lookup import case_by_number, get_row
+            from caseterm.store.models import Agent
+
+            if not v["owner_id"]:
+                from caseterm.errors import ValidationError
+
+                raise ValidationError("owner", "choose the agent who takes the marked cases")
+            owner = get_row(uow, Agent, v["owner_id"], "agent")
+            moved = _cases().bulk_assign(uow, me, [case_by_number(uow, n) for n in numbers], owner)
+            return f"{len(moved)} case(s) assigned to {owner.login}" if moved else f"They were already {owner.login}'s"
+
+        def done(result) -> None:
+            if result is not None:
+                self.notify(result, title="Bulk reassignment")
+                case_list.clear_marks()
+                self.refresh_all(keep=self.detail.fields["number"] if self.detail else None)
+
+        self.app.push_screen(
+            forms.AssignForm(self._write(assign), queues=self.gateway.queues(), queue_id=queue_id,
+                             load_agents=self.gateway.queue_agents, me_id=self.me.id, bulk=len(numbers)), done)
+
+    def action_escalate(self) -> None:
+        if (d := self._case_for("escalate")) is None:
+            return
+        number = d.fields["number"]
+        choices = [("Its queue's escalation queue", "")] + [(name, qid) for qid, name in self.gateway.queues()
+                                                             if name != d.fields["queue"]]
+
+        def escalate(uow, me, case, v):
+            from caseterm.services.lookup import get_row
+            from caseterm.store.models import Queue
+
+            to = get_row(uow, Queue, v["choice"], "queue") if v["choice"] else None
+            return _cases().escalate_case(uow, me, case, v["text"], to=to)
+
+        def done(words) -> None:
+            if words is not None:
+                self.notify(words, title=number)
+                self.refresh_all(keep=number)
+
+        self.app.push_screen(
+            forms.TextForm(self._on_case(number, escalate), title=f"Escalate {number}", label="Reason: why it needs "
+                           "someone more senior", name="reason", choices=choices, choice_label="Escalate to",
+                           submit_label="Escalate", multiline=False), done)
 
     def action_resolve(self) -> None:
         if (d := self._case_for("resolve")) is None:

@@ -99,8 +99,8 @@ class CaseDetailPane(VerticalScroll, can_focus=True):
         header.update(Group(*parts))
 
         possible = []
-        for action in ("customer", "note", "call", "status", "assign", "route", "resolve", "cancel", "reopen", "merge",
-                       "parent"):
+        for action in ("customer", "note", "call", "status", "assign", "route", "escalate", "resolve", "cancel", "reopen",
+                       "merge", "parent"):
             if action_available(action, f) and action in keys:
                 possible.append(f"{keys[action]} {action}")
         actions.update("Next: " + " · ".join(possible) if possible else "")
@@ -193,6 +193,6 @@ def action_available(action: str, fields: dict) -> bool:
         return True
     if action == "status":
         return bool(case_lifecycle.settable_statuses(lc))
-    if action in ("assign", "route", "parent"):
+    if action in ("assign", "route", "parent", "escalate"):
         return lc.state is CaseState.ACTIVE
     return action in allowed

@@ -106,9 +106,11 @@ class CaseList(ScrollView, can_focus=True):
     CaseList > .case-list--urgent { color: $error; }
     CaseList > .case-list--high { color: $warning; }
     CaseList > .case-list--closed { color: $text-muted; }
+    CaseList > .case-list--marked { text-style: bold; }
     """
     COMPONENT_CLASSES = {
         "case-list--cursor", "case-list--pending", "case-list--urgent", "case-list--high", "case-list--closed",
+        "case-list--marked",
     }
     BINDINGS = [
         Binding("down,j", "cursor_down", "Down", show=False, id="queue.down", tooltip="Next case"),
@@ -118,6 +120,8 @@ class CaseList(ScrollView, can_focus=True):
         Binding("home,g", "first", "First", show=False, id="queue.first", tooltip="First case of the view"),
         Binding("end,G", "last", "Last", show=False, id="queue.last", tooltip="Last case of the view"),
         Binding("enter", "open", "Open", id="queue.open", tooltip="Work on the highlighted case"),
+        Binding("space", "toggle_mark", "Mark", show=False, id="queue.mark",
+                tooltip="Mark or unmark the case for a bulk reassignment (supervisors: then w)"),
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
@@ -134,6 +138,12 @@ class CaseList(ScrollView, can_focus=True):
             self.case_list = case_list
             self.row = row
 
+    class MarksChanged(Message):
+        def __init__(self, case_list: CaseList, marked: list[str]) -> None:
+            super().__init__()
+            self.case_list = case_list
+            self.marked = marked
+
     def __init__(self, gateway, now, header: CaseListHeader | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.gateway = gateway
@@ -145,6 +155,7 @@ class CaseList(ScrollView, can_focus=True):
         self._generation = 0
         self._fetching = False
         self._announced: str | None = None
+        self.marked: dict[str, None] = {}  # numbers marked for a bulk action, in marking order
 
     # --- what is shown -----------------------------------------------------------------------
 
@@ -163,6 +174,7 @@ class CaseList(ScrollView, can_focus=True):
         if not same_view:
             self.scroll_to(y=0, animate=False, immediate=True)
             self.cursor = 0
+            self.clear_marks()
         else:
             self.cursor = min(old_cursor, max(0, total - 1))
         self.refresh()
@@ -171,6 +183,27 @@ class CaseList(ScrollView, can_focus=True):
     @property
     def current(self) -> CaseRow | None:
         return self.rows.get(self.cursor)
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked = {}
+            self.refresh()
+            self.post_message(self.MarksChanged(self, []))
+
+    def action_toggle_mark(self) -> None:
+        """Mark the case under the cursor (or unmark it) and move on to the next."""
+        row = self.current
+        if row is None:
+            return
+        if row.number in self.marked:
+            del self.marked[row.number]
+        else:
+            self.marked[row.number] = None
+        self.post_message(self.MarksChanged(self, list(self.marked)))
+        if self.cursor < self.total - 1:
+            self.action_cursor_down()
+        else:
+            self.refresh()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
@@ -186,14 +219,17 @@ class CaseList(ScrollView, can_focus=True):
         else:
             now = self.now()
             due = next_deadline(row)
-            text = Text(columns.cells([
+            line = columns.cells([
                 row.number, str(row.priority), row.title, row.customer_name,
                 STATUS_SHORT.get(row.status_reason, row.status_reason), row.owner_login or "—",
                 ("wait" if row.sla_paused_at else time_left(due, now)) if due else "", compact_age(row.created_at, now),
-            ]))
+            ])
+            text = Text(("•" + line[1:]) if row.number in self.marked else line)
             if due is not None and row.sla_paused_at is None and due - now < SLA_AT_RISK:
                 text.stylize(self.get_component_rich_style(
                     "case-list--urgent" if due <= now else "case-list--high"), *columns.span("SLA"))
+            if row.number in self.marked:
+                text.stylize(self.get_component_rich_style("case-list--marked"))
             if row.state != "active":
                 text.stylize(self.get_component_rich_style("case-list--closed"))
             elif row.priority == 1:
