@@ -21,6 +21,7 @@ operations) builds on these.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -251,4 +252,181 @@ def is_working(calendar: Calendar, moment: datetime) -> bool:
                for s, e in _spans_of_day(calendar, _local_day(calendar, moment) + d * DAY))
 
 
-__all__ = ["Calendar", "add", "between", "is_working", "subtract"]
+# --- a precomputed working-time line, for many deadlines under one calendar --------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+LINE_MAX_DAYS = 40 * 366  # a line longer than this is not worth building: :meth:`WorkingLine.add` falls back
+
+
+def to_micros(moment: datetime) -> int:
+    """An aware instant as integer microseconds since 1970-01-01 UTC."""
+    return (_aware(moment, "moment") - EPOCH) // _US
+
+
+def from_micros(micros: int) -> datetime:
+    """The aware UTC instant ``micros`` microseconds after 1970-01-01 UTC."""
+    return EPOCH + timedelta(microseconds=micros)
+
+
+class WorkingLine:
+    """The working spans of a calendar laid end to end, for answering :func:`add` fast.
+
+    Built for a UTC range, the line holds the calendar's working spans in order (as UTC
+    instants in integer microseconds, taken from the same per-day layout :func:`add` uses)
+    with the working time before each. The *ordinal* of an instant is the working time
+    (microseconds) from the line's origin to it; the instant of an ordinal is the earliest
+    instant that far along. Both are a binary search, so ``add(start, amount)`` =
+    ``instant(ordinal(start) + amount)`` costs microseconds however far the deadline is.
+
+    :meth:`add` gives exactly what :func:`add` gives (no pauses). The line grows forward on
+    demand; a start before its beginning (see :attr:`low`) is answered by :func:`add`
+    itself, and so is every start of a calendar whose spans overlap (intervals inside the
+    hour skipped in spring next to others: :attr:`exact` is False then). Ordinals stay
+    valid as the line grows (it only grows forward). Not thread-safe while it grows.
+    """
+
+    def __init__(self, calendar: Calendar, start: datetime, end: datetime | None = None) -> None:
+        start = _aware(start, "start")
+        end = start if end is None else _aware(end, "end")
+        self.calendar = calendar
+        self.exact = True
+        # Two days' margin: the spans ``_forward`` looks at for a start on local day d are
+        # those of days d-1 on; the line must hold all of them.
+        self._first = _local_day(calendar, start) - 2 * DAY
+        self._next = self._first  # the first local day not laid out yet
+        self.low = to_micros(datetime.combine(self._first + DAY, time(0), calendar.tz))  # starts from here on
+        self.high = self.low  # the line holds every span that begins before this instant
+        self._starts: list[int] = []  # span starts (µs since the epoch, UTC)
+        self._ends: list[int] = []
+        self._cum: list[int] = []  # working µs before each span
+        self._cum_end: list[int] = []  # … and up to its end
+        self._extend_to(max(_local_day(calendar, end), _local_day(calendar, start)) + DAY)
+
+    # the line itself -----------------------------------------------------------------------
+
+    @property
+    def days(self) -> int:
+        return (self._next - self._first).days
+
+    def _extend_to(self, last: date) -> None:
+        """Lay out the local days up to and including ``last``."""
+        if last < self._next:
+            return
+        if (last - self._first).days > LINE_MAX_DAYS:
+            raise OverflowError("working line too long")
+        tz = self.calendar.tz
+        starts, ends, cum, cum_end = self._starts, self._ends, self._cum, self._cum_end
+        total = cum_end[-1] if cum_end else 0
+        previous_end = ends[-1] if ends else None
+        day = self._next
+        while day <= last:
+            for s, e in _spans_of_day(self.calendar, day):
+                s_us, e_us = (s - EPOCH) // _US, (e - EPOCH) // _US
+                if previous_end is not None and s_us < previous_end:
+                    self.exact = False  # out of order or overlapping: leave it to add()
+                starts.append(s_us)
+                ends.append(e_us)
+                cum.append(total)
+                total += e_us - s_us
+                cum_end.append(total)
+                previous_end = e_us
+            day += DAY
+        self._next = day
+        # every span of a later day begins at or after that day's local midnight
+        self.high = to_micros(datetime.combine(day, time(0), tz))
+
+    def _grow(self, *, until_micros: int | None = None, until_total: int | None = None) -> None:
+        """Lay out more days until the line reaches ``until_micros`` or holds ``until_total``
+        of working time (OverflowError past ``LINE_MAX_DAYS``)."""
+        def short() -> bool:
+            if until_micros is not None and until_micros > self.high:
+                return True
+            return until_total is not None and (not self._cum_end or self._cum_end[-1] < until_total)
+
+        while short():
+            more = max(31, self.days)  # doubling: a few steps reach any deadline
+            if until_micros is not None and until_micros > self.high:
+                more = max(more, (until_micros - self.high) // 86_400_000_000 + 2)
+            self._extend_to(self._next + timedelta(days=more - 1))
+
+    # microsecond interface (hot loops) -----------------------------------------------------------
+
+    def ordinal_us(self, micros: int) -> int:
+        """The working µs from the line's origin to the instant ``micros`` (≥ :attr:`low`)."""
+        if micros > self.high:
+            self._grow(until_micros=micros)
+        i = bisect.bisect_right(self._starts, micros) - 1
+        if i < 0:
+            return 0
+        return min(self._cum[i] + micros - self._starts[i], self._cum_end[i])
+
+    def instant_us(self, ordinal: int) -> int:
+        """The earliest instant (µs) at which the line's working time reaches ``ordinal`` (> 0)."""
+        cum_end = self._cum_end
+        if not cum_end or ordinal > cum_end[-1]:
+            self._grow(until_total=ordinal)
+        i = bisect.bisect_left(self._cum_end, ordinal)
+        return self._starts[i] + ordinal - self._cum[i]
+
+    def add_us(self, start: int, amount: int) -> int:
+        """:meth:`add` in microseconds since the epoch."""
+        return self.deadlines_us(start, (amount,))[0]
+
+    def deadlines_us(self, start: int, amounts: Sequence[int]) -> list[int]:
+        """``add_us(start, a)`` for each ``a`` of ``amounts`` (µs), finding ``start`` once."""
+        if amounts and min(amounts) < 0:
+            raise ValidationError("duration", "must not be negative")
+        if self.exact and self.low <= start <= self.high and self._cum_end:
+            # the hot path, inlined: one search for the start, one per deadline
+            starts, cum, cum_end = self._starts, self._cum, self._cum_end
+            i = bisect.bisect_right(starts, start) - 1
+            o = 0 if i < 0 else min(cum[i] + start - starts[i], cum_end[i])
+            total = cum_end[-1]
+            out = []
+            for a in amounts:
+                if not a:
+                    out.append(start)
+                    continue
+                target = o + a
+                if target > total:
+                    break  # beyond the line: grow it, below
+                j = bisect.bisect_left(cum_end, target)
+                out.append(starts[j] + target - cum[j])
+            else:
+                return out
+        if self.exact and start >= self.low:
+            try:
+                o = self.ordinal_us(start)
+                out = [self.instant_us(o + a) if a else start for a in amounts]
+            except OverflowError:
+                out = None
+            if out is not None and self.exact:  # (growing may have found overlapping spans)
+                return out
+        moment = from_micros(start)
+        return [to_micros(add(self.calendar, moment, timedelta(microseconds=a))) for a in amounts]
+
+    # datetime interface ---------------------------------------------------------------------------
+
+    def ordinal(self, moment: datetime) -> int:
+        """The working time from the line's origin to ``moment``, in microseconds."""
+        micros = to_micros(moment)
+        if micros < self.low:
+            raise ValidationError("moment", f"before the working line's start ({from_micros(self.low):%Y-%m-%d})")
+        return self.ordinal_us(micros)
+
+    def instant(self, ordinal: int) -> datetime:
+        """The earliest instant at which ``ordinal`` µs of working time have passed since the
+        line's origin (``ordinal`` > 0)."""
+        if ordinal <= 0:
+            raise ValidationError("ordinal", "must be above zero")
+        return from_micros(self.instant_us(ordinal))
+
+    def add(self, start: datetime, amount: timedelta) -> datetime:
+        """Exactly :func:`add` ``(calendar, start, amount)`` (without pauses), fast."""
+        if amount < timedelta(0):
+            raise ValidationError("duration", "must not be negative")
+        return from_micros(self.add_us(to_micros(start), amount // _US))
+
+
+__all__ = ["Calendar", "WorkingLine", "add", "between", "from_micros", "is_working", "subtract", "to_micros"]
