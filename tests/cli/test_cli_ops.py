@@ -145,3 +145,29 @@ def test_escalate_and_bulk_assign_from_the_command_line(run, demo_db, sql):
     assert r.json() == {"owner": "hschmidt", "assigned": made[1:]}
     assert sql(demo_db, "SELECT count(*) FROM cases c JOIN agents a ON a.id = c.owner_id "
                         "WHERE a.login = 'hschmidt' AND c.number IN (?, ?)", made[1:]) == [(2,)]
+
+
+def test_a_calendar_change_recomputes_open_deadlines_with_a_progress_bar(run, demo_db, sql):
+    email = run("customers", "find", "anna", "--json", db=demo_db).json()["customers"][0]["email"]
+    number = run("cases", "new", "--customer", email, "--title", "Invoice charged twice", "--priority", "3",
+                 db=demo_db, as_login="jdoe").out.strip()
+    [(policy, due)] = sql(demo_db, "SELECT sla_policy, resolve_due_at FROM cases WHERE number = ?", [number])
+    assert policy == "standard"
+    later = DEMO_OPS.read_text(encoding="utf-8").replace('hours = { mon-fri = ["08:00-17:00"] }',
+                                                         'hours = { mon-fri = ["08:00-12:00"] }')
+    changed = demo_db.parent / "shorter-days.toml"
+    changed.write_text(later, encoding="utf-8")
+    r = run("ops", "apply", changed, db=demo_db, as_login="gpetrov")  # same fixed clock instant as before
+    assert r.code == 0, r.err
+    assert "changed  calendar office (hours)" in r.out
+    assert "SLA deadlines recomputed: 1 of 1 open case(s) with an SLA changed" in r.out
+    [(after,)] = sql(demo_db, "SELECT resolve_due_at FROM cases WHERE number = ?", [number])
+    assert after > due  # 45 working hours at 4 a day end later than at 9 a day
+    # a case made now runs on the new hours too (the cached operations were refreshed)
+    twin = run("cases", "new", "--customer", email, "--title", "Invoice charged twice again", "--priority", "3",
+               db=demo_db, as_login="jdoe").out.strip()
+    assert sql(demo_db, "SELECT resolve_due_at FROM cases WHERE number = ?", [twin]) == [(after,)]
+    again = run("ops", "sla-recompute", "--json", db=demo_db)
+    assert again.code == 0, again.err
+    assert {k: again.json()[k] for k in ("examined", "changed", "orphaned")} == {"examined": 2, "changed": 0,
+                                                                                "orphaned": 0}

@@ -236,3 +236,16 @@ def test_an_entitlement_sets_the_sla_and_is_used_up_case_by_case(store, world, c
     with store.uow() as uow:
         assert uow.session.get(Entitlement, granted.id).cases_left == 0
     assert second.entitlement_id == granted.id
+
+
+def test_operations_changed_within_one_clock_tick_are_read_afresh(store, org):
+    # the clock is fixed: the second apply has the same updated_at as the first
+    with store.uow() as uow:
+        before = cases.create_case(uow, org["agent"], customer=org["bob"], title="Question 1", case_type="question")
+    shorter = OPS.replace('hours = { mon-fri = ["09:00-17:00"] }', 'hours = { mon-fri = ["09:00-13:00"] }')
+    assert ops.apply_text(store.uow, "admin", shorter).applied
+    with store.uow() as uow:
+        after = cases.create_case(uow, org["agent"], customer=org["bob"], title="Question 2", case_type="question")
+    # 24 working hours: 3 office days of 8 h, or 6 of 4 h
+    assert before.resolve_due_at == datetime(2026, 11, 30, 10, 0, tzinfo=BERLIN)
+    assert after.resolve_due_at == datetime(2026, 12, 3, 10, 0, tzinfo=BERLIN)

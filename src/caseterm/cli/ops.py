@@ -33,10 +33,16 @@ def apply(
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError("file", f"cannot be read ({exc})") from None
     store = context.store()
-    report = ops.apply_text(store.uow, context.settings().agent, text, dry_run=dry_run)
+    report = ops.apply_text(store.uow, context.login(), text, dry_run=dry_run)
+    # open cases' deadlines were worked out by the calendars and policies this changed
+    clocks_changed = any(ch.kind in ("calendar", "SLA policy") and ch.what in ("changed", "removed")
+                         for ch in report.changes)
     if as_json:
-        print_json({"applied": report.applied, "changes": [
-            {"kind": c.kind, "name": c.name, "change": c.what, "detail": c.detail} for c in report.changes]})
+        out = {"applied": report.applied, "changes": [
+            {"kind": c.kind, "name": c.name, "change": c.what, "detail": c.detail} for c in report.changes]}
+        if report.applied and clocks_changed:
+            out["sla_recomputed"] = _recompute(store, as_json=True).changed
+        print_json(out)
         return
     c = context.console()
     for change in report.changes:
@@ -47,8 +53,32 @@ def apply(
         c.print("Nothing to change: the store already says what the file says.")
     elif report.applied:
         c.print(f"Applied: {summary}.")
+        if clocks_changed:
+            _recompute(store)
     else:
-        c.print(f"Dry run, nothing changed: {summary} if applied.")
+        c.print(f"Dry run, nothing changed: {summary} if applied."
+                + (" Open cases' SLA deadlines would be recomputed." if clocks_changed else ""))
+
+
+def _recompute(store, as_json: bool = False):
+    """Open cases' SLA deadlines by the calendars and policies now in force, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from caseterm.services.sla_recompute import recompute
+
+    if as_json:
+        return recompute(store)
+    with Progress(TextColumn("recomputing SLA deadlines"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=context.err_console(), transient=True) as bar:
+        task = bar.add_task("sla", total=None)
+        done = recompute(store, progress=lambda n, total: bar.update(task, completed=n, total=total))
+    context.console().print(
+        f"SLA deadlines recomputed: {done.changed:,} of {done.examined:,} open case(s) with an SLA changed"
+        + (f", {done.cleared_warning:,} no longer at risk" if done.cleared_warning else "")
+        + (f", {done.cleared_breach:,} no longer breached" if done.cleared_breach else "")
+        + (f"; {done.orphaned:,} keep theirs (their policy is gone)" if done.orphaned else "")
+        + f" ({done.seconds:.1f} s).")
+    return done
 
 
 @app.command("export")
@@ -80,3 +110,14 @@ def sla_check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         return
     context.console().print(f"{len(warned)} at risk, {len(breached)} breached"
                             + (f": {', '.join(breached + warned)}" if warned or breached else ""))
+
+
+@app.command("sla-recompute")
+def sla_recompute(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Work out every open case's SLA deadlines again by the calendars and policies in force
+    (ops apply does this itself when a calendar or a policy changed)."""
+    done = _recompute(context.store(), as_json)
+    if as_json:
+        print_json({"examined": done.examined, "changed": done.changed, "unchanged": done.unchanged,
+                    "cleared_warning": done.cleared_warning, "cleared_breach": done.cleared_breach,
+                    "orphaned": done.orphaned, "seconds": round(done.seconds, 3)})

@@ -66,12 +66,15 @@ _cache_lock = threading.Lock()
 
 
 _FINGERPRINT = text(" UNION ALL ".join(
-    f"SELECT count(*), max(updated_at) FROM {table}"
-    for table in ("routing_rules", "sla_policies", "business_calendars", "queues")))
+    [f"SELECT count(*), max(updated_at) FROM {table}"
+     for table in ("routing_rules", "sla_policies", "business_calendars", "queues")]
+    + ["SELECT count(*), max(next_value) FROM number_sequences WHERE prefix = 'OPSGEN'"]))
 
 
 def _fingerprint(uow: UnitOfWork) -> tuple:
-    """Changes whenever a row of the operations' tables does (one small query)."""
+    """Changes whenever a row of the operations' tables does (one small query): every write
+    to them through a unit of work, or from a pull, moves the store's operations generation
+    on (``store.uow.bump_ops_generation``), even within one clock tick."""
     return tuple(tuple(row) for row in uow.session.connection().execute(_FINGERPRINT))
 
 

@@ -28,6 +28,15 @@ R = TypeVar("R", bound=SyncedRow)
 
 # Bookkeeping columns that never travel in an op's ``data``: the server owns them.
 _NOT_IN_OPS = frozenset({"version", "updated_at"})
+# The tables routing and SLA clocks are read from (services.routing caches them parsed):
+# any write to them moves the store's operations generation on (``bump_ops_generation``).
+OPS_TABLES = frozenset({"routing_rules", "sla_policies", "business_calendars", "queues"})
+OPS_GENERATION = "OPSGEN"  # its row in number_sequences
+
+
+def bump_ops_generation(session) -> None:
+    session.execute(text("INSERT INTO number_sequences (prefix, next_value) VALUES (:p, 2) "
+                         "ON CONFLICT (prefix) DO UPDATE SET next_value = next_value + 1"), {"p": OPS_GENERATION})
 
 
 @dataclass
@@ -141,6 +150,8 @@ class UnitOfWork:
         return changed
 
     def _record(self, row: SyncedRow, kind: OpKind, action: str, actor_id, *, data: dict, base: dict | None = None):
+        if row.__tablename__ in OPS_TABLES:
+            bump_ops_generation(self.session)
         self.session.add(
             OutboxOp(
                 entity=row.__tablename__,
