@@ -43,13 +43,17 @@ def _root(
         from caseterm.tui.app import run
 
         settings = context.settings()
-        run(settings.db, settings.agent, settings)
+        run(settings.db, context.login(), settings)
 
 
 def _register() -> None:
-    from caseterm.cli import cases, customers, demo, kb, ops
+    from caseterm.cli import cases, customers, demo, kb, ops, server, sync
 
     app.add_typer(cases.app, name="cases")
+    app.add_typer(server.app, name="server")
+    app.add_typer(sync.app, name="sync")
+    app.command("serve")(server.serve)
+    app.command("login")(sync.login)
     app.add_typer(customers.app, name="customers")
     app.add_typer(kb.app, name="kb")
     app.add_typer(ops.app, name="ops")

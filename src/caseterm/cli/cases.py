@@ -60,7 +60,7 @@ def list_cases(
         if owner.strip().lower() == "none":
             unassigned = True
         else:
-            login = context.settings().agent if owner.strip().lower() == "me" else owner
+            login = context.login() if owner.strip().lower() == "me" else owner
             owner_id = queries.id_of(conn, "agents", "login", login)
             if owner_id is None:
                 raise NotFound(f"No agent '{login}' in this store")

@@ -94,7 +94,24 @@ def store() -> LocalStore:
 def actor(uow: UnitOfWork) -> Agent:
     from caseterm.services.lookup import agent_by_login
 
-    return agent_by_login(uow, settings().agent)
+    return agent_by_login(uow, login())
+
+
+def login() -> str:
+    """Who acts: ``--as``, CASETERM_AGENT or config.toml when given; else, in a store
+    logged in to a server, the agent it logged in as; else ``admin``."""
+    s = settings()
+    if _state.get("agent_flag") or s.agent_from is not None:
+        return s.agent
+    if "synced_login" not in _state:
+        row = None
+        if s.db.exists():
+            try:
+                row = read_conn().execute("SELECT agent_login FROM sync_state WHERE id = 1").fetchone()
+            except Exception:  # noqa: BLE001 - an old or foreign file: the open path reports it properly
+                row = None
+        _state["synced_login"] = row[0] if row and row[0] else None
+    return _state["synced_login"] or s.agent
 
 
 def log_exception(exc: BaseException) -> Path:

@@ -35,7 +35,7 @@ def import_(
     with Progress(TextColumn("Importing"), BarColumn(), MofNCompleteColumn(), console=context.err_console(),
                   transient=True, disable=len(files) < 20) as bar:
         task = bar.add_task("import", total=len(files))
-        report = kb.import_paths(store.uow, context.settings().agent, paths, progress=lambda: bar.advance(task))
+        report = kb.import_paths(store.uow, context.login(), paths, progress=lambda: bar.advance(task))
     if as_json:
         print_json({"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
                     "skipped": [{"file": f, "reason": why} for f, why in report.skipped]})
@@ -136,7 +136,7 @@ def _expire_due(conn) -> list[str]:
         return []
     from caseterm.services import kb
 
-    return kb.expire_due_for(context.store(), context.settings().agent)
+    return kb.expire_due_for(context.store(), context.login())
 
 
 @app.command("expire")

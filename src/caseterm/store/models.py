@@ -427,6 +427,62 @@ class NumberSequence(SQLModel, table=True):
     next_value: int = Field(default=1)
 
 
+# --- the case server's own bookkeeping (sync/server.py); empty in a client's store ---------------
+
+
+class ServerChange(SQLModel, table=True):
+    """One row change on the server, numbered in commit order: what pull serves after a
+    cursor. ``fields`` names the changed columns (comma-separated; empty for a new row)."""
+
+    __tablename__ = "server_changes"
+
+    seq: Optional[int] = Field(default=None, primary_key=True)
+    entity: str = _str(40)
+    row_id: uuid.UUID
+    version: int
+    fields: str = Field(default="", sa_type=Text)
+    changed_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ServerToken(SQLModel, table=True):
+    """A bearer token for one agent; only its SHA-256 is kept."""
+
+    __tablename__ = "server_tokens"
+
+    id: uuid.UUID = Field(default_factory=uuid7, primary_key=True)
+    agent_id: uuid.UUID = Field(foreign_key="agents.id", index=True)
+    token_hash: str = _str(64, unique=True)
+    label: str = _str(80, default="")
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    revoked_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+    last_used_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+
+
+class ServerDevice(SQLModel, table=True):
+    """A registered client store: its id (``sync_state.device_id``) and the short code in
+    the numbers it makes offline."""
+
+    __tablename__ = "server_devices"
+
+    id: uuid.UUID = Field(primary_key=True)
+    code: str = _str(8, unique=True)
+    agent_id: uuid.UUID = Field(foreign_key="agents.id")
+    name: str = _str(80, default="")
+    registered_at: datetime = Field(sa_type=UtcDateTime)
+    last_seen_at: Optional[datetime] = Field(default=None, sa_type=UtcDateTime)
+
+
+class ServerAppliedOp(SQLModel, table=True):
+    """A pushed op the server has answered, with its answer: a replay gets the same one."""
+
+    __tablename__ = "server_applied_ops"
+
+    op_id: uuid.UUID = Field(primary_key=True)
+    device_id: uuid.UUID
+    result: dict = Field(default_factory=dict, sa_type=JsonText)
+    applied_at: datetime = Field(sa_type=UtcDateTime)
+
+
 SYNCED_TABLES: tuple[type[SyncedRow], ...] = (
     Customer, Product, SalesOrder, SalesOrderLine, Asset, Agent, Queue, QueueMember, Category, Case, Activity,
     KbArticle, CaseArticle, Skill, BusinessCalendar, SlaPolicyRow, RoutingRuleRow, EntitlementTemplate, Entitlement,

@@ -1,0 +1,1 @@
+"""The case server (``caseterm serve``): FastAPI over the same tables and services."""

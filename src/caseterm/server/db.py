@@ -1,0 +1,89 @@
+"""The server's database: any SQLAlchemy URL (SQLite by default, PostgreSQL for a
+deployment of several server processes), migrated by the same Alembic revisions as a
+client's store, with an ``admin`` agent made on first use.
+
+``CASETERM_SERVER_DATABASE_URL`` names it when ``--database-url`` does not; the default
+is ``server.sqlite`` in caseterm's data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from caseterm.clock import Clock, default_clock
+from caseterm.errors import PermissionDenied
+from caseterm.store.uow import StoreSettings
+
+ENV = "CASETERM_SERVER_DATABASE_URL"
+
+
+def database_url(given: str | None = None) -> str:
+    if given:
+        return given
+    if os.environ.get(ENV):
+        return os.environ[ENV]
+    from caseterm.config import data_dir
+
+    return f"sqlite:///{data_dir() / 'server.sqlite'}"
+
+
+@dataclass
+class ServerDatabase:
+    url: str
+    engine: Engine
+    clock: Clock
+
+    @classmethod
+    def open(cls, url: str | None = None, clock: Clock | None = None) -> ServerDatabase:
+        from caseterm.store.engine import make_engine
+        from caseterm.store.migrate import upgrade_url
+
+        url = database_url(url)
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        upgrade_url(url)
+        db = cls(url, make_engine(url), clock or default_clock())
+        db._bootstrap()
+        return db
+
+    def uow(self):
+        from caseterm.sync.server import ServerUnitOfWork
+
+        return ServerUnitOfWork(self.engine, self.clock, StoreSettings())
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def _bootstrap(self) -> None:
+        from caseterm.store.models import Agent
+
+        with self.uow() as uow:
+            if uow.session.exec(select(Agent).where(Agent.login == "admin")).first() is None:
+                uow.create(Agent(login="admin", display_name="Administrator", role="admin"), None, "bootstrap")
+
+    def check_device(self, device_id: uuid.UUID, agent) -> None:
+        """Pushes come from a registered store of the token's agent."""
+        from caseterm.store.models import ServerDevice
+
+        with self.uow() as uow:
+            device = uow.session.get(ServerDevice, device_id)
+            if device is None:
+                raise PermissionDenied("this store is not registered; run 'caseterm login URL --token TOKEN'")
+            if device.agent_id != agent.id:
+                raise PermissionDenied("this store is registered to another agent")
+            device.last_seen_at = uow.now()
+            uow.session.add(device)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["ENV", "ServerDatabase", "database_url"]

@@ -1,0 +1,434 @@
+"""The client's side of sync: log in (register the store), push the outbox, pull changes.
+
+The local store stays the only thing the workstation reads and writes; this runs beside
+it (``caseterm sync``, or a TUI worker) and never holds a write transaction while it
+waits on the network.
+
+- **Log in** registers the store with the server, which hands out the short device code
+  used in the numbers this store makes (``CAS-<code>-000001``). Only a store with no
+  local work yet can be logged in (its numbers and agents would not match the server's);
+  the token goes to ``credentials.json`` in the config directory, readable by its owner
+  only.
+- **Push** sends pending outbox ops in order, in batches; each op is marked with the
+  server's answer: ``applied``, ``conflict`` (kept, with both values per field, for a
+  person to decide: :func:`resolve_conflict`) or ``rejected`` (kept, with the reason).
+  A batch whose answer is lost is simply sent again: the server answers replays from
+  what it stored, so nothing is applied twice.
+- **Pull** asks for the changes after the store's cursor, page by page; each page is
+  applied in one transaction together with the new cursor, so a kill at any moment
+  leaves the store at a page boundary, and the next sync goes on from there. A pulled
+  row replaces the local one, then the fields of local ops still pending for it are laid
+  back on top (they will be pushed next time). References to rows outside the agent's
+  scope (a parent case in someone else's queue) are kept as they are, unresolved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlmodel import func, select
+
+from caseterm.errors import CasetermError, ValidationError
+from caseterm.store import models as m
+from caseterm.store.uow import OPS_TABLES, LocalStore, bump_ops_generation
+from caseterm.store.wire import to_wire
+from caseterm.sync.convert import ENTITIES, values_from_wire
+
+log = logging.getLogger("caseterm.sync")
+PUSH_BATCH = 500
+PULL_PAGE = 1000
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class SyncError(CasetermError):
+    """The server could not be reached or refused; nothing local was lost."""
+
+
+# --- credentials -----------------------------------------------------------------------------
+
+
+def credentials_path() -> Path:
+    from caseterm.config import config_path
+
+    return config_path().parent / "credentials.json"
+
+
+def _read_credentials() -> dict[str, Any]:
+    path = credentials_path()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise SyncError(f"{path} cannot be read ({exc}); log in again") from None
+
+
+def _save_credentials(device_id: str, url: str, token: str) -> Path:
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = _read_credentials() if path.exists() else {}
+    data[device_id] = {"url": url, "token": token}
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def token_for(device_id: str) -> tuple[str, str]:
+    entry = _read_credentials().get(device_id)
+    if not entry:
+        raise SyncError("this store is not logged in to a server; run 'caseterm login URL --token TOKEN'")
+    return entry["url"], entry["token"]
+
+
+# --- talking to the server -----------------------------------------------------------------
+
+
+class Connection:
+    """httpx to one server with one token; retries what can be retried, with backoff and
+    jitter, and turns every failure into a SyncError a person can read."""
+
+    def __init__(self, url: str, token: str, *, attempts: int = 4, transport=None) -> None:
+        self.url = url.rstrip("/")
+        self.attempts = attempts
+        self.http = httpx.Client(base_url=self.url, timeout=TIMEOUT, transport=transport,
+                                 headers={"Authorization": f"Bearer {token}", "User-Agent": "caseterm-sync"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def call(self, method: str, path: str, **kw) -> dict[str, Any]:
+        delay = 0.5
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = self.http.request(method, path, **kw)
+            except httpx.TransportError as exc:
+                problem = f"the server at {self.url} cannot be reached ({type(exc).__name__})"
+            else:
+                if response.status_code < 400:
+                    return response.json()
+                detail = _detail(response)
+                if response.status_code < 500 and response.status_code != 429:
+                    raise SyncError(f"the server refused: {detail}")
+                problem = f"the server had a problem ({response.status_code}: {detail})"
+            if attempt == self.attempts:
+                raise SyncError(problem + "; your changes are kept and go with the next sync")
+            time.sleep(delay * (0.5 + random.random()))  # jitter: clients that failed together retry apart
+            delay *= 2
+        raise AssertionError("unreachable")
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.reason_phrase))
+    except ValueError:
+        return response.reason_phrase
+
+
+# --- log in --------------------------------------------------------------------------------
+
+
+def login(store: LocalStore, url: str, token: str, name: str = "", transport=None) -> dict[str, str]:
+    """Register this store with the server at ``url`` and keep the token; returns the
+    device code and the agent."""
+    if not url.startswith(("http://", "https://")):
+        raise ValidationError("URL", "give the server's address, e.g. http://127.0.0.1:8765")
+    with store.uow() as uow:
+        state = uow.session.get(m.SyncState, 1)
+        device_id = str(state.device_id)
+        registered_to = state.server_url
+        local_work = (uow.session.exec(select(func.count()).select_from(m.Case)).one()
+                      + uow.session.exec(select(func.count()).select_from(m.Customer)).one()
+                      + uow.session.exec(select(func.count()).select_from(m.OutboxOp)).one())
+    if registered_to and registered_to.rstrip("/") != url.rstrip("/"):
+        raise ValidationError("URL", f"this store syncs with {registered_to}; use a new store (--db) for another "
+                                     "server")
+    if not registered_to and local_work:
+        raise ValidationError("store", "it already holds local work (cases, customers or changes) made before "
+                                       "logging in; log in with a new store (--db NEW.sqlite)")
+    conn = Connection(url, token, transport=transport)
+    try:
+        answer = conn.call("POST", "/api/v1/devices", json={"device_id": device_id, "name": name})
+    finally:
+        conn.close()
+    with store.uow() as uow:
+        state = uow.session.get(m.SyncState, 1)
+        if not state.server_url:
+            # the store's own bootstrap admin gives way to the server's agents (pulled next)
+            uow.session.execute(text("DELETE FROM agents"))
+        state.server_url = url.rstrip("/")
+        state.device_code = answer["device_code"]
+        state.agent_login = answer["agent"]
+        state.registered_at = state.registered_at or uow.now()
+        uow.session.add(state)
+    _save_credentials(device_id, url.rstrip("/"), token)
+    return answer
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncReport:
+    pushed: int = 0
+    applied: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    evicted: int = 0
+    skipped: list[str] = field(default_factory=list)  # pulled rows that could not be stored, with why
+    cursor: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pushed": self.pushed, "applied": self.applied, "conflicts": self.conflicts,
+                "rejected": self.rejected, "pulled": self.pulled, "evicted": self.evicted,
+                "skipped": self.skipped, "cursor": self.cursor}
+
+
+Progress = Callable[[str, int, int | None], None]  # (phase, done, total or None)
+_COUNTERS = {"applied": "applied", "conflict": "conflicts", "rejected": "rejected"}
+
+
+def sync(store: LocalStore, *, progress: Progress | None = None, transport=None) -> SyncReport:
+    """Push every pending op, then pull everything new."""
+    with store.uow() as uow:
+        state = uow.session.get(m.SyncState, 1)
+        device_id = str(state.device_id)
+    url, token = token_for(device_id)
+    conn = Connection(url, token, transport=transport)
+    report = SyncReport()
+    try:
+        push(store, conn, device_id, report, progress)
+        pull(store, conn, report, progress)
+    finally:
+        conn.close()
+    return report
+
+
+def push(store: LocalStore, conn: Connection, device_id: str, report: SyncReport,
+         progress: Progress | None = None) -> None:
+    with store.uow() as uow:
+        total = uow.session.exec(select(func.count()).select_from(m.OutboxOp).where(m.OutboxOp.state == "pending")).one()
+    done = 0
+    after = 0
+    while True:
+        with store.uow() as uow:  # read a batch; no transaction is held while the network works
+            batch = uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.state == "pending", m.OutboxOp.seq > after)
+                                     .order_by(m.OutboxOp.seq).limit(PUSH_BATCH)).all()
+            ops = [{"op_id": str(op.op_id), "entity": op.entity, "row_id": str(op.row_id), "kind": op.kind,
+                    "action": op.action, "actor_id": str(op.actor_id) if op.actor_id else None, "base": op.base,
+                    "data": op.data, "version": op.version} for op in batch]
+            seqs = {str(op.op_id): op.seq for op in batch}
+        if not ops:
+            break
+        answer = conn.call("POST", "/api/v1/sync/push", json={"device_id": device_id, "ops": ops})
+        with store.uow() as uow:
+            for result in answer["results"]:
+                op = uow.session.get(m.OutboxOp, seqs[result["op_id"]])
+                op.state = result["status"]
+                op.attempts += 1
+                op.result = {k: v for k, v in result.items() if k != "op_id"}
+                uow.session.add(op)
+                counter = _COUNTERS[result["status"]]
+                setattr(report, counter, getattr(report, counter) + 1)
+            state = uow.session.get(m.SyncState, 1)
+            state.last_push_at = uow.now()
+            uow.session.add(state)
+        done += len(ops)
+        report.pushed += len(ops)
+        after = max(seqs.values())
+        if progress:
+            progress("push", done, total)
+
+
+def pull(store: LocalStore, conn: Connection, report: SyncReport, progress: Progress | None = None) -> None:
+    with store.uow() as uow:
+        cursor = uow.session.get(m.SyncState, 1).pull_cursor
+    while True:
+        page = conn.call("GET", "/api/v1/sync/pull", params={"cursor": cursor, "limit": PULL_PAGE})
+        apply_page(store, page, report)
+        cursor = page["cursor"]
+        report.cursor = cursor
+        if progress:
+            progress("pull", report.pulled, None)
+        if not page["has_more"]:
+            break
+
+
+def apply_page(store: LocalStore, page: dict[str, Any], report: SyncReport) -> None:
+    """One pulled page and the cursor after it, in one transaction. Foreign keys are not
+    enforced for it: a scoped client holds rows that refer to rows it may not see (a
+    parent case in another queue), and a page's rows come in change order."""
+    from sqlalchemy.dialects.sqlite import insert
+
+    from caseterm.store.uow import UnitOfWork
+
+    with store.engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        driver.execute("PRAGMA foreign_keys = OFF")  # (only outside a transaction; SQLAlchemy's begin comes next)
+        try:
+            with UnitOfWork(conn, store.clock, store.settings, store.path) as uow:
+                session = uow.session
+                pending = _pending_fields(session)
+                articles: list[str] = []
+                for item in page["rows"]:
+                    entity, row = item.get("entity"), item.get("row") or {}
+                    model = ENTITIES.get(entity)
+                    if model is None:
+                        report.skipped.append(f"{entity}: not a table this caseterm knows (update caseterm)")
+                        continue
+                    try:
+                        values = values_from_wire(model, row, allow_server_owned=True)
+                        values.update(pending.get((entity, values["id"]), {}))
+                        statement = insert(model.__table__).values(**values)
+                        statement = statement.on_conflict_do_update(
+                            index_elements=["id"], set_={k: statement.excluded[k] for k in values if k != "id"})
+                        with session.begin_nested():
+                            session.execute(statement)
+                    except Exception as exc:  # noqa: BLE001 - one bad row is reported, the page goes on
+                        report.skipped.append(f"{entity} {row.get('id')}: {exc}")
+                        log.warning("pulled row skipped: %s %s: %s", entity, row.get("id"), exc)
+                        continue
+                    report.pulled += 1
+                    if entity == "kb_articles":
+                        articles.append(values.get("number", ""))
+                if any(item.get("entity") in OPS_TABLES for item in page["rows"]):
+                    bump_ops_generation(session)  # routing and SLA clocks read them afresh
+                for gone in page.get("evict", []):
+                    report.evicted += _evict(session, gone["id"])
+                state = session.get(m.SyncState, 1)
+                state.pull_cursor = page["cursor"]
+                state.last_pull_at = uow.now()
+                session.add(state)
+            conn.commit()
+        finally:
+            driver.execute("PRAGMA foreign_keys = ON")
+    if articles:
+        from caseterm.search import kb_index
+
+        kb_index.articles_changed(store.path, articles)
+
+
+def _pending_fields(session) -> dict[tuple[str, Any], dict[str, Any]]:
+    """Local changes not yet pushed, by row: laid back on top of what is pulled."""
+    out: dict[tuple[str, Any], dict[str, Any]] = {}
+    for op in session.exec(select(m.OutboxOp).where(m.OutboxOp.state == "pending").order_by(m.OutboxOp.seq)):
+        model = ENTITIES.get(op.entity)
+        if model is None:
+            continue
+        try:
+            values = values_from_wire(model, {k: v for k, v in op.data.items() if k not in ("version", "updated_at")})
+        except ValidationError:
+            continue
+        out.setdefault((op.entity, op.row_id), {}).update(values)
+    return out
+
+
+def _evict(session, case_id: str) -> int:
+    """A case that left this agent's scope: it and its timeline leave this store."""
+    ident = uuid.UUID(case_id)
+    case = session.get(m.Case, ident)
+    if case is None:
+        return 0
+    for model in (m.Activity, m.CaseArticle):
+        for row in session.exec(select(model).where(model.case_id == ident)):
+            session.delete(row)
+    session.delete(case)
+    for op in session.exec(select(m.OutboxOp).where(m.OutboxOp.row_id == ident, m.OutboxOp.state == "conflict")):
+        op.state = "evicted"
+        session.add(op)
+    return 1
+
+
+# --- conflicts -----------------------------------------------------------------------------
+
+
+@dataclass
+class ConflictView:
+    op_id: str
+    entity: str
+    row_id: str
+    label: str  # e.g. the case number
+    fields: dict[str, dict[str, Any]]  # field -> {base, mine, theirs}
+    made_at: datetime
+
+
+def conflicts(store: LocalStore) -> list[ConflictView]:
+    out = []
+    with store.uow() as uow:
+        for op in uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.state == "conflict").order_by(m.OutboxOp.seq)):
+            label = op.entity
+            if op.entity == "cases" and (case := uow.session.get(m.Case, op.row_id)) is not None:
+                label = case.number
+            out.append(ConflictView(str(op.op_id), op.entity, str(op.row_id), label,
+                                    (op.result or {}).get("conflicts", {}), op.created_at))
+    return out
+
+
+def resolve_conflict(store: LocalStore, op_id: str, keep: str, edited: dict[str, Any] | None = None) -> str:
+    """Decide a conflict: ``theirs`` (the server's values stand), ``mine`` (send mine again,
+    now over theirs) or ``edit`` (send ``edited`` values). Mine and edited become a new
+    op, pushed with the next sync."""
+    if keep not in ("mine", "theirs", "edit"):
+        raise ValidationError("keep", "mine, theirs or edit")
+    with store.uow() as uow:
+        try:
+            ident = uuid.UUID(op_id)
+        except ValueError:
+            raise ValidationError("op", f"'{op_id}' is not an op id (see 'caseterm sync conflicts')") from None
+        op = uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.op_id == ident)).first()
+        if op is None or op.state != "conflict":
+            raise ValidationError("op", f"{op_id} is not an open conflict")
+        fields = (op.result or {}).get("conflicts", {})
+        op.state = "resolved"
+        op.result = {**(op.result or {}), "kept": keep}
+        uow.session.add(op)
+        if keep == "theirs":
+            return "the server's values stand"
+        wanted = {name: c["mine"] for name, c in fields.items()} if keep == "mine" else dict(edited or {})
+        unknown = set(wanted) - set(fields)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], "is not one of the conflicting fields")
+        model = ENTITIES[op.entity]
+        row = uow.session.get(model, op.row_id)
+        if row is None:
+            raise ValidationError("op", "the row is no longer in this store")
+        values = values_from_wire(model, wanted)
+        uow.update(row, op.actor_id, f"resolve_conflict:{op.action}", **values)
+        # the new op's base is what the server has now (theirs), so it applies cleanly
+        new = uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.row_id == op.row_id, m.OutboxOp.state == "pending")
+                               .order_by(m.OutboxOp.seq.desc())).first()
+        if new is not None:
+            new.base = {name: fields[name]["theirs"] for name in (new.base or {}) if name in fields} | {
+                k: v for k, v in (new.base or {}).items() if k not in fields}
+            uow.session.add(new)
+        return f"{'your' if keep == 'mine' else 'the edited'} values go to the server with the next sync"
+
+
+def status(store: LocalStore) -> dict[str, Any]:
+    with store.uow() as uow:
+        state = uow.session.get(m.SyncState, 1)
+        counts = dict(uow.session.exec(select(m.OutboxOp.state, func.count()).group_by(m.OutboxOp.state)).all())
+        return {"server": state.server_url, "agent": state.agent_login, "device_code": state.device_code,
+                "cursor": state.pull_cursor, "last_push_at": to_wire(state.last_push_at),
+                "last_pull_at": to_wire(state.last_pull_at), "pending": counts.get("pending", 0),
+                "conflicts": counts.get("conflict", 0), "rejected": counts.get("rejected", 0)}
+
+
+__all__ = ["Connection", "ConflictView", "SyncError", "SyncReport", "apply_page", "conflicts", "login",
+           "resolve_conflict", "status", "sync", "token_for"]

@@ -1,0 +1,140 @@
+"""From wire form back to column values, checked: what a pushed op or a pulled row carries
+is never trusted.
+
+``values_from_wire(model, data)`` turns ``{"column": wire value}`` into Python values
+for ``model``'s columns (``store/wire.py`` is the other direction), refusing with a
+:class:`~caseterm.errors.ValidationError` that names the column and what it must be:
+an unknown column, a value of the wrong type, a string longer than the column holds, a
+number out of range. The server owns ``version`` and ``updated_at``; they are refused in
+ops. Nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+
+from caseterm.clock import parse_instant
+from caseterm.errors import ValidationError
+from caseterm.store import models
+from caseterm.store.types import JsonText, Money, UtcDateTime
+
+SERVER_OWNED = frozenset({"version", "updated_at"})
+_INT_RANGE = (-(2**63), 2**63 - 1)
+
+# entity name (table) -> model, for the tables that sync
+ENTITIES: dict[str, type[models.SyncedRow]] = {m.__tablename__: m for m in models.SYNCED_TABLES}
+
+
+def model_for(entity: str) -> type[models.SyncedRow]:
+    model = ENTITIES.get(entity)
+    if model is None:
+        raise ValidationError("entity", f"'{entity}' is not a table that syncs")
+    return model
+
+
+def values_from_wire(model: type[models.SyncedRow], data: dict[str, Any], *, allow_server_owned: bool = False
+                     ) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationError("data", "must be an object of column: value")
+    columns = model.__table__.columns
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in columns:
+            raise ValidationError(name, f"{model.__tablename__} has no such column")
+        if name in SERVER_OWNED and not allow_server_owned:
+            raise ValidationError(name, "is set by the server")
+        out[name] = column_value(columns[name], value)
+    return out
+
+
+def column_value(column: sa.Column, value: Any) -> Any:
+    """One wire value, checked against ``column``'s type and nullability."""
+    name = column.name
+    if value is None:
+        if not column.nullable and not column.primary_key:
+            raise ValidationError(name, "must have a value")
+        return None
+    kind = column.type
+    try:
+        if isinstance(kind, UtcDateTime):
+            if not isinstance(value, str):
+                raise ValueError
+            return parse_instant(value).astimezone(timezone.utc)
+        if isinstance(kind, Money):
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise ValueError
+            number = Decimal(str(value))
+            if not number.is_finite():
+                raise ValueError
+            return number
+        if isinstance(kind, JsonText):
+            if not isinstance(value, (dict, list)):
+                raise ValueError
+            return value
+        if isinstance(kind, sa.Uuid):
+            if not isinstance(value, str):
+                raise ValueError
+            return uuid.UUID(value)
+        if isinstance(kind, sa.Boolean):
+            if not isinstance(value, bool):
+                raise ValueError
+            return value
+        if isinstance(kind, sa.Integer):
+            if isinstance(value, bool) or not isinstance(value, int) or not _INT_RANGE[0] <= value <= _INT_RANGE[1]:
+                raise ValueError
+            return value
+        if isinstance(kind, sa.Float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+                raise ValueError
+            return float(value)
+        if isinstance(kind, sa.Date):
+            if not isinstance(value, str):
+                raise ValueError
+            return date.fromisoformat(value)
+        if isinstance(kind, (sa.String, sa.Text)):
+            if not isinstance(value, str):
+                raise ValueError
+            if "\x00" in value:
+                raise ValidationError(name, "must not hold NUL characters")
+            length = getattr(kind, "length", None)
+            if length and len(value) > length:
+                raise ValidationError(name, f"is {len(value)} characters long; at most {length} are allowed")
+            return value
+    except (ValueError, TypeError, InvalidOperation, OverflowError):
+        raise ValidationError(name, f"must be {_expected(kind)}") from None
+    raise ValidationError(name, "cannot be set over sync")  # a column type this module does not know
+
+
+def _expected(kind) -> str:
+    if isinstance(kind, UtcDateTime):
+        return "an ISO-8601 instant such as 2026-11-25T09:00:00Z"
+    if isinstance(kind, Money):
+        return "a decimal number as a string, e.g. \"19.90\""
+    if isinstance(kind, JsonText):
+        return "an object or a list"
+    if isinstance(kind, sa.Uuid):
+        return "a UUID"
+    if isinstance(kind, sa.Boolean):
+        return "true or false"
+    if isinstance(kind, sa.Integer):
+        return "a whole number"
+    if isinstance(kind, sa.Float):
+        return "a number"
+    if isinstance(kind, sa.Date):
+        return "a date such as 2026-11-25"
+    return "text"
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two values are equal in wire form (how bases are compared)."""
+    from caseterm.store.wire import to_wire
+
+    return to_wire(a) == to_wire(b)
+
+
+__all__ = ["ENTITIES", "SERVER_OWNED", "column_value", "model_for", "same", "values_from_wire"]

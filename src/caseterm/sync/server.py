@@ -1,0 +1,255 @@
+"""The server's side of sync (DESIGN.md section 4): apply pushed ops, serve pulls.
+
+**The change log.** On the server every write goes through :class:`ServerUnitOfWork`:
+instead of an outbox op it bumps the row's ``version`` and appends a
+``server_changes`` row whose ``seq`` numbers the change. Pull serves rows by that
+sequence. On PostgreSQL, where several server processes write at once, a transaction
+takes an advisory lock before its first change-log row and holds it to commit, so
+sequence numbers are handed out in commit order: a reader that has seen ``seq`` N can
+never later find a committed change below N (the late-commit hole). SQLite writers are
+serialised by ``BEGIN IMMEDIATE`` already.
+
+**Push.** Ops are applied in order, each in its own transaction, idempotently: the
+answer to an op id is stored with it (``server_applied_ops``) and a replay gets the
+stored answer. An op is checked before it changes anything: its table and columns
+(``sync.convert``), the caller's scope (``sync.scope``), the row's references, and for
+cases the state machine (a status must belong to its state). An update merges field by
+field: a field whose server value still equals the op's ``base`` takes the new value; a
+field someone else changed meanwhile is a **conflict** (the server's value stands, both
+are reported for a person to decide); a field that already holds the new value is left.
+Creates and appends of a row the server already has are answered as applied (a client
+that lost the answer sends them again).
+
+**Pull.** Rows changed after the caller's cursor, in sequence order, each as it is now
+(a tombstone is a row with ``deleted``), filtered by the caller's scope. A case that
+changed but is outside the scope now is sent as an eviction (its id only). When a case
+comes into scope (its owner, queue or creator changed), its customer, asset and timeline
+come with it, since the client has never seen them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from caseterm.domain.enums import CaseState, StatusReason
+from caseterm.errors import CasetermError, ValidationError
+from caseterm.store import models as m
+from caseterm.store.uow import OPS_TABLES, UnitOfWork, bump_ops_generation
+from caseterm.store.wire import row_to_wire, to_wire
+from caseterm.sync.convert import ENTITIES, model_for, values_from_wire
+from caseterm.sync.scope import Scope
+
+log = logging.getLogger("caseterm.sync")
+SERVER_DEVICE_CODE = "SRV"  # in the numbers the server itself makes (cases created over the REST API)
+PG_CHANGE_LOCK = 0x6361_7365  # the advisory lock that orders change-log sequence numbers ("case")
+SCOPE_FIELDS = frozenset({"owner_id", "queue_id", "created_by_id"})
+
+
+class ServerUnitOfWork(UnitOfWork):
+    """A unit of work on the server's database: writes bump the row's version and log
+    a numbered change (no outbox)."""
+
+    _locked = False
+
+    @property
+    def device_code(self) -> str:
+        return SERVER_DEVICE_CODE
+
+    def _record(self, row: m.SyncedRow, kind, action: str, actor_id, *, data: dict, base: dict | None = None):
+        if not self._locked and self.engine.dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_CHANGE_LOCK})
+            self._locked = True
+        if row.__tablename__ in OPS_TABLES:
+            bump_ops_generation(self.session)
+        row.version = (row.version or 0) + 1
+        self.session.add(row)
+        self.session.add(m.ServerChange(entity=row.__tablename__, row_id=row.id, version=row.version,
+                                        fields=",".join(sorted(base)) if base else "", changed_at=self.now()))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._locked = False
+        super().__exit__(exc_type, exc, tb)
+
+
+# --- push ------------------------------------------------------------------------------------
+
+
+@dataclass
+class OpResult:
+    op_id: str
+    status: str  # applied | conflict | rejected
+    version: int | None = None
+    reason: str | None = None  # rejected: why, in words
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)  # field -> {base, mine, theirs}
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"op_id": self.op_id, "status": self.status}
+        if self.version is not None:
+            out["version"] = self.version
+        if self.reason:
+            out["reason"] = self.reason
+        if self.conflicts:
+            out["conflicts"] = self.conflicts
+        return out
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def apply_push(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, ops: list[dict[str, Any]]) -> list[dict]:
+    """Apply ``ops`` (in order) for the agent; one transaction per op; the answers."""
+    return [apply_op(uow_factory, agent_id, device_id, op) for op in ops]
+
+
+def apply_op(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, op: dict[str, Any]) -> dict:
+    op_id = uuid.UUID(str(op["op_id"]))
+    with uow_factory() as uow:
+        stored = uow.session.get(m.ServerAppliedOp, op_id)
+        if stored is not None:
+            return stored.result  # a replay: the same answer, nothing applied twice
+        agent = uow.session.get(m.Agent, agent_id)
+        try:
+            with uow.session.begin_nested():
+                result = _apply(uow, Scope.of(uow.session, agent), agent, op, str(op_id))
+        except _Rejected as exc:
+            result = OpResult(str(op_id), "rejected", reason=exc.reason)
+        except CasetermError as exc:
+            result = OpResult(str(op_id), "rejected", reason=str(exc))
+        answer = result.to_dict()
+        uow.session.add(m.ServerAppliedOp(op_id=op_id, device_id=device_id, result=answer, applied_at=uow.now()))
+    return answer
+
+
+def _apply(uow: ServerUnitOfWork, scope: Scope, agent: m.Agent, op: dict[str, Any], op_id: str) -> OpResult:
+    entity, kind = op["entity"], op["kind"]
+    model = model_for(entity)
+    row_id = uuid.UUID(str(op["row_id"]))
+    if op.get("actor_id") not in (None, str(agent.id)):
+        raise _Rejected("the op was made by another agent than the token's")
+    data = values_from_wire(model, op.get("data") or {})
+    row = uow.session.get(model, row_id)
+    if kind in ("create", "append"):
+        if row is not None:
+            return OpResult(op_id, "applied", version=row.version)  # already here (a lost answer, re-sent)
+        if data.get("id", row_id) != row_id:
+            raise _Rejected("the row's id differs from the op's row id")
+        data["id"] = row_id
+        if (why := scope.write_refusal(entity, None, data)) is not None:
+            raise _Rejected(why)
+        _check_references(uow, model, data)
+        _check_case(entity, None, data)
+        created = uow.create(model(**data), agent.id, op.get("action") or "sync")
+        return OpResult(op_id, "applied", version=created.version)
+    if kind != "update":
+        raise _Rejected(f"unknown op kind '{kind}'")
+    if row is None:
+        raise _Rejected(f"the server has no such {entity[:-1].replace('_', ' ')}")
+    base = values_from_wire(model, op.get("base") or {})
+    if (why := scope.write_refusal(entity, row, {**row_to_wire(row), **data})) is not None:
+        raise _Rejected(why)
+    clean, conflicts = {}, {}
+    for name, mine in data.items():
+        theirs = getattr(row, name)
+        if to_wire(theirs) == to_wire(mine):
+            continue  # already so
+        if name in base and to_wire(theirs) != to_wire(base[name]):
+            conflicts[name] = {"base": to_wire(base[name]), "mine": to_wire(mine), "theirs": to_wire(theirs)}
+        else:
+            clean[name] = mine
+    if clean:
+        _check_references(uow, model, clean)
+        _check_case(entity, row, clean)
+        uow.update(row, agent.id, op.get("action") or "sync", **clean)
+    if conflicts:
+        return OpResult(op_id, "conflict", version=row.version, conflicts=conflicts)
+    return OpResult(op_id, "applied", version=row.version)
+
+
+def _check_references(uow: UnitOfWork, model, values: dict[str, Any]) -> None:
+    """Every foreign key names a row the server has."""
+    for column in model.__table__.columns:
+        value = values.get(column.name)
+        if value is None or not column.foreign_keys:
+            continue
+        target = next(iter(column.foreign_keys)).column.table.name
+        if uow.session.get(ENTITIES[target], value) is None:
+            raise ValidationError(column.name, f"refers to a {target[:-1].replace('_', ' ')} the server does not have")
+
+
+def _check_case(entity: str, before: m.Case | None, values: dict[str, Any]) -> None:
+    """A case's status must belong to its state (the state machine, on the merged row)."""
+    if entity != "cases":
+        return
+    state = values.get("state", before.state if before else CaseState.ACTIVE.value)
+    status = values.get("status_reason", before.status_reason if before else StatusReason.NEW.value)
+    try:
+        parsed_state, parsed_status = CaseState(state), StatusReason(status)
+    except ValueError:
+        raise ValidationError("status_reason", f"'{status}' in state '{state}' is not a case status") from None
+    if parsed_status.state is not parsed_state:
+        raise ValidationError("status_reason", f"{parsed_status.label.lower()} is not a status of a "
+                                               f"{parsed_state.value} case")
+
+
+# --- pull ------------------------------------------------------------------------------------
+
+
+def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, Any]:
+    """The changes after ``cursor`` the agent may see: ``rows`` (entity, row in wire form),
+    ``evict`` (entity, id), the next ``cursor`` and ``has_more``."""
+    session = uow.session
+    changes = session.exec(select(m.ServerChange).where(m.ServerChange.seq > cursor)
+                           .order_by(m.ServerChange.seq).limit(limit)).all()
+    scope = Scope.of(session, agent)
+    rows: list[dict[str, Any]] = []
+    evict: list[dict[str, str]] = []
+    sent: set[tuple[str, uuid.UUID]] = set()
+    latest: dict[tuple[str, uuid.UUID], m.ServerChange] = {}
+    for change in changes:
+        latest[(change.entity, change.row_id)] = change  # a row changed twice in the window goes once
+    for change in changes:
+        key = (change.entity, change.row_id)
+        if latest[key] is not change or key in sent:
+            continue
+        model = ENTITIES.get(change.entity)
+        row = session.get(model, change.row_id) if model else None
+        if row is None:
+            continue
+        if not scope.row_visible(change.entity, row):
+            if change.entity == "cases":
+                evict.append({"entity": "cases", "id": str(row.id)})
+            continue
+        rows.append({"entity": change.entity, "row": row_to_wire(row)})
+        sent.add(key)
+        if change.entity == "cases" and SCOPE_FIELDS & set(change.fields.split(",")) and not scope.sees_everything:
+            _with_dependents(session, scope, row, rows, sent)
+    next_cursor = changes[-1].seq if changes else cursor
+    return {"rows": rows, "evict": evict, "cursor": next_cursor, "has_more": len(changes) == limit}
+
+
+def _with_dependents(session, scope: Scope, case: m.Case, rows: list, sent: set) -> None:
+    """A case that has just come into the caller's scope brings what the client has not
+    seen: its customer, asset and timeline (the client applies a page in one transaction,
+    so their order within it does not matter)."""
+    scope.forget_customers()  # the case may have added a customer to a technician's
+    wanted: list[tuple[str, Any]] = [("customers", session.get(m.Customer, case.customer_id))]
+    if case.asset_id:
+        wanted.append(("assets", session.get(m.Asset, case.asset_id)))
+    wanted += [("activities", a) for a in session.exec(select(m.Activity).where(m.Activity.case_id == case.id))]
+    wanted += [("case_articles", a) for a in session.exec(select(m.CaseArticle).where(m.CaseArticle.case_id == case.id))]
+    for entity, row in wanted:
+        if row is not None and (entity, row.id) not in sent and scope.row_visible(entity, row):
+            rows.append({"entity": entity, "row": row_to_wire(row)})
+            sent.add((entity, row.id))
+
+
+__all__ = ["OpResult", "ServerUnitOfWork", "apply_op", "apply_push", "pull"]
