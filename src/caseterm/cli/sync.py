@@ -22,12 +22,32 @@ def login(
     """Register this store with the server; the token is kept in the config dir (owner-only)."""
     from caseterm.sync import client
 
-    answer = client.login(context.store(), url, token, name)
+    store = context.store()
+    answer = client.login(store, url, token, name)
+    report = client.sync(store) if as_json else _sync_with_progress(store)  # the agents and cases of this scope
     if as_json:
-        print_json(answer)
+        print_json({**answer, "pulled": report.pulled})
         return
     context.console().print(f"Logged in to {url} as {answer['agent']} ({answer['role']}); this device numbers its "
-                            f"cases CAS-{answer['device_code']}-…. Run 'caseterm sync' to fetch your cases.")
+                            f"cases CAS-{answer['device_code']}-…; {report.pulled} row(s) fetched. "
+                            "'caseterm sync' (or F9 in the workstation) syncs again.")
+
+
+def _sync_with_progress(store):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from caseterm.sync import client
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=context.err_console(), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task("pushing changes" if phase == "push" else "pulling changes", total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        return client.sync(store, progress=progress)
 
 
 @app.callback()
@@ -42,18 +62,7 @@ def sync(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = 
         report = client.sync(store)
         print_json(report.to_dict())
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=context.err_console(), transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(phase: str, done: int, total: int | None) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task("pushing changes" if phase == "push" else "pulling changes", total=total)
-            bar.update(tasks[phase], completed=done, total=total)
-
-        report = client.sync(store, progress=progress)
+    report = _sync_with_progress(store)
     c = context.console()
     c.print(f"pushed {report.pushed}: {report.applied} applied, {report.conflicts} conflicts, "
             f"{report.rejected} rejected · pulled {report.pulled} row(s)"

@@ -76,6 +76,10 @@ class Gateway:
         ).fetchone()
         if row is None:
             known = [r[0] for r in conn.execute("SELECT login FROM agents WHERE deleted = 0 ORDER BY login LIMIT 12")]
+            server = conn.execute("SELECT server_url FROM sync_state WHERE id = 1").fetchone()
+            if not known and server and server[0]:
+                raise NotFound(f"This store has not synced with {server[0]} yet, so it knows no agents: run "
+                               "'caseterm sync' once, then start the workstation again")
             raise NotFound(f"No agent '{login}' in this store; start with --as and one of: {', '.join(known)}")
         mine = conn.execute(
             "SELECT q.id, q.name FROM queues q JOIN queue_members m ON m.queue_id = q.id "
@@ -190,6 +194,59 @@ class Gateway:
         from caseterm.services import kb
 
         return kb.expire_due_for(self.store(), login)
+
+    # --- sync -------------------------------------------------------------------------------
+
+    def sync_state(self) -> dict[str, Any]:
+        """The server this store syncs with (None: none), the last pull, and the outbox by state."""
+        conn = self.conn()
+        server, last_pull = conn.execute("SELECT server_url, last_pull_at FROM sync_state WHERE id = 1").fetchone() \
+            or (None, None)
+        counts = dict(conn.execute("SELECT state, count(*) FROM outbox WHERE state IN "
+                                   "('pending', 'conflict', 'rejected') GROUP BY state").fetchall())
+        return {"server": server, "last_pull_at": queries.parse_time(last_pull) if last_pull else None,
+                "pending": counts.get("pending", 0), "conflicts": counts.get("conflict", 0),
+                "rejected": counts.get("rejected", 0)}
+
+    def sync(self):
+        """Push, then pull (``sync.client.sync``); raises SyncError when the server cannot be reached."""
+        from caseterm.sync import client
+
+        return client.sync(self.store())
+
+    def conflicts(self):
+        from caseterm.sync import client
+
+        return client.conflicts(self.store())
+
+    def rejected(self) -> list[tuple[str, str, str, str]]:
+        """Changes the server refused: (op id, what, the change, why)."""
+        rows = self.conn().execute(
+            "SELECT o.op_id, o.entity, o.action, o.result, c.number FROM outbox o LEFT JOIN cases c ON c.id = o.row_id "
+            "WHERE o.state = 'rejected' ORDER BY o.seq").fetchall()
+        import json
+        import uuid
+
+        out = []
+        for op_id, entity, action, result, number in rows:
+            reason = (json.loads(result) if result else {}).get("reason", "")
+            out.append((str(uuid.UUID(op_id)), number or entity, action.replace("_", " "), reason))
+        return out
+
+    def resolve_conflict(self, op_id: str, keep: str, edited: dict | None = None) -> str:
+        from caseterm.sync import client
+
+        return client.resolve_conflict(self.store(), op_id, keep, edited)
+
+    def dismiss_rejected(self, op_id: str) -> None:
+        """The person has read why the server refused a change: it leaves the list."""
+        import uuid
+
+        with self.store().uow() as uow:
+            from sqlalchemy import text
+
+            uow.session.execute(text("UPDATE outbox SET state = 'dismissed' WHERE op_id = :op AND state = 'rejected'"),
+                                {"op": uuid.UUID(op_id).hex})
 
     # --- writes -----------------------------------------------------------------------------
 

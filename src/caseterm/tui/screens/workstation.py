@@ -42,6 +42,8 @@ AT_RISK_WITHIN = timedelta(hours=4)  # "SLA at risk": to be resolved within this
 SUGGEST_DELAY = 0.15  # seconds the cursor rests on a case before its suggestions are worked out
 SLA_SWEEP_SECONDS = 60  # how often the workstation records SLA warnings and breaches
 EXPIRY_CHECK_SECONDS = 15 * 60  # how often the workstation expires knowledge articles past their date
+SYNC_SECONDS = 60  # background sync, when the store is logged in to a server
+SYNC_BACKOFF_MAX = 15 * 60  # after failures the background sync waits longer each time, up to this
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ class WorkstationScreen(Screen):
         Binding("v", "focus_views", "Views", show=False, id="focus.views", tooltip="Go to the saved views"),
         Binding("l", "focus_queue", "Queue", show=False, id="focus.queue", tooltip="Go to the queue"),
         Binding("d", "focus_detail", "Case", show=False, id="focus.detail", tooltip="Go to the case pane"),
+        Binding("f9", "sync", "Sync", show=False, id="sync.now", tooltip="Sync with the server now"),
+        Binding("f8", "sync_problems", "Sync problems", show=False, id="sync.problems",
+                tooltip="Conflicts and rejected changes to decide"),
         Binding("f5,ctrl+r", "refresh", "Refresh", show=False, id="app.refresh", tooltip="Reload counts, queue and case"),
     ]
     ACTION_KEYS = {"customer": "u", "note": "a", "call": "c", "status": "s", "assign": "w", "route": "e",
@@ -143,6 +148,11 @@ class WorkstationScreen(Screen):
         self.linked: set[str] = set()  # the numbers of the articles linked to that case
         self.sort_override: str | None = None  # "newest" / "oldest", or None for the view's own order
         self.queue_title = self.active.label
+        self.sync_info: dict = {}  # gateway.sync_state() as last read
+        self.sync_problem: str | None = None  # why the last sync failed, in words; None after a good one
+        self.sync_running = False
+        self._sync_failures = 0
+        self._next_sync_at = 0.0  # time.monotonic() before which the background sync waits (backoff)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -169,6 +179,84 @@ class WorkstationScreen(Screen):
         self.set_interval(EXPIRY_CHECK_SECONDS, self._expire_articles)
         self._sweep_sla()
         self.set_interval(SLA_SWEEP_SECONDS, self._sweep_sla)
+        self.set_interval(SYNC_SECONDS, self._background_sync)
+
+    # --- sync with the server ------------------------------------------------------------------
+
+    def _background_sync(self) -> None:
+        import time
+
+        if self.sync_info.get("server") and not self.sync_running and time.monotonic() >= self._next_sync_at:
+            self._sync(quiet=True)
+
+    def action_sync(self) -> None:
+        if not self.sync_info.get("server"):
+            self.notify("This store is not logged in to a server. Run 'caseterm login URL --token TOKEN' once; "
+                        "then it syncs by itself.", title="No server", severity="warning")
+            return
+        if self.sync_running:
+            self.notify("A sync is already running.", title="Sync")
+            return
+        self._sync(quiet=False)
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def _sync(self, quiet: bool) -> None:
+        """Push and pull in a worker; the network may hang, the screen never does."""
+        from caseterm.sync.client import SyncError
+
+        self.app.call_from_thread(self._sync_started)
+        try:
+            report = self.gateway.sync()
+        except SyncError as exc:
+            self.app.call_from_thread(self._sync_failed, str(exc), quiet)
+            return
+        except Exception as exc:  # logged with its traceback; the person gets words
+            log.exception("sync failed")
+            self.app.call_from_thread(self._sync_failed, f"sync failed ({type(exc).__name__}); the details are in "
+                                                         "the log file", quiet)
+            return
+        self.app.call_from_thread(self._sync_done, report, quiet)
+
+    def _sync_started(self) -> None:
+        self.sync_running = True
+        self._update_status()
+
+    def _sync_failed(self, why: str, quiet: bool) -> None:
+        import random
+        import time
+
+        self.sync_running = False
+        self.sync_problem = why
+        self._sync_failures += 1
+        wait = min(SYNC_BACKOFF_MAX, SYNC_SECONDS * 2 ** (self._sync_failures - 1))
+        self._next_sync_at = time.monotonic() + wait * (0.5 + random.random() / 2)  # jitter
+        if not quiet:
+            self.notify(f"{why[0].upper()}{why[1:]}.", title="Sync failed", severity="warning")
+        self._load_counts(None)
+
+    def _sync_done(self, report, quiet: bool) -> None:
+        self.sync_running = False
+        self.sync_problem = None
+        self._sync_failures = 0
+        self._next_sync_at = 0.0
+        words = (f"pushed {report.pushed} ({report.applied} applied, {report.conflicts} conflicts, "
+                 f"{report.rejected} rejected), pulled {report.pulled}")
+        if report.conflicts or report.rejected:
+            self.notify(f"{words}. F8 shows what to decide.", title="Sync", severity="warning")
+        elif not quiet:
+            self.notify(words[0].upper() + words[1:] + ".", title="Sync")
+        if report.pulled or report.pushed or report.evicted:
+            self.refresh_all(keep=self.detail.fields["number"] if self.detail else None)
+        else:
+            self._load_counts(None)
+
+    def action_sync_problems(self) -> None:
+        from caseterm.tui.screens.conflicts import SyncProblemsScreen
+
+        self.app.push_screen(SyncProblemsScreen(self.gateway), lambda _=None: self.refresh_all())
+
+    def _update_status(self, pending: int | None = None) -> None:
+        self.query_one("#status", StatusBar).update(self._status_text(pending))
 
     @work(thread=True, exclusive=True, group="sla-sweep", exit_on_error=False)
     def _sweep_sla(self) -> None:
@@ -222,9 +310,25 @@ class WorkstationScreen(Screen):
         return f"{view.label} ({count:,})" if count is not None else view.label
 
     def _status_text(self, pending: int | None) -> str:
-        where = str(self.gateway.path)
+        from caseterm.domain.text import short_time
+
+        info = self.sync_info
+        if pending is None:
+            pending = info.get("pending")
         changes = "…" if pending is None else f"{pending:,} pending change{'s' if pending != 1 else ''}"
-        return f"{self.me.login} ({self.me.role}) · {where} · offline (no server) · {changes}"
+        if not info.get("server"):
+            where = f"{self.gateway.path} · offline (no server)"
+        elif self.sync_running:
+            where = f"{info['server']} · syncing…"
+        elif self.sync_problem:
+            where = f"{info['server']} · offline: {self.sync_problem.split(';')[0]}"
+        else:
+            last = info.get("last_pull_at")
+            where = f"{info['server']} · online · last sync {short_time(last) if last else 'never'}"
+        problems = [f"{n} {w}" for n, w in ((info.get("conflicts", 0), "conflict"), (info.get("rejected", 0),
+                                                                                       "rejected")) if n]
+        return (f"{self.me.login} ({self.me.role}) · {where} · {changes}"
+                + (f" · {', '.join(problems)} (F8)" if problems else ""))
 
     def refresh_all(self, keep: str | None = None) -> None:
         self.at_risk_before = store_time(self.app.clock.now() + AT_RISK_WITHIN)
@@ -233,8 +337,8 @@ class WorkstationScreen(Screen):
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def _load_counts(self, keep: str | None) -> None:
         counts = {v.key: self.gateway.count(self.live_view(v)) for v in self.views}
-        pending = self.gateway.pending()
-        self.app.call_from_thread(self._counts_loaded, counts, pending, keep)
+        sync_info = self.gateway.sync_state()
+        self.app.call_from_thread(self._counts_loaded, counts, sync_info, keep)
 
     @work(thread=True, exclusive=True, group="filter", exit_on_error=False)
     def _load_filtered(self, view: CaseView) -> None:
@@ -268,8 +372,13 @@ class WorkstationScreen(Screen):
     def _marks_changed(self) -> None:
         self._show_title()
 
-    def _counts_loaded(self, counts: dict[str, int], pending: int, keep: str | None) -> None:
+    def _counts_loaded(self, counts: dict[str, int], sync_info: dict, keep: str | None) -> None:
         self.counts = counts
+        first = not self.sync_info
+        self.sync_info = sync_info
+        pending = sync_info["pending"]
+        if first:
+            self._background_sync()  # a store logged in to a server syncs as the workstation opens
         views = self.query_one("#view-list", OptionList)
         for v in self.views:
             views.replace_option_prompt(v.key, self._view_label(v))
