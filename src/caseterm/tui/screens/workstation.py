@@ -320,11 +320,10 @@ class WorkstationScreen(Screen):
             where = f"{self.gateway.path} · offline (no server)"
         elif self.sync_running:
             where = f"{info['server']} · syncing…"
-        elif self.sync_problem:
-            where = f"{info['server']} · offline: {self.sync_problem.split(';')[0]}"
         else:
             last = info.get("last_pull_at")
-            where = f"{info['server']} · online · last sync {short_time(last) if last else 'never'}"
+            state = "offline (F9 retries)" if self.sync_problem else "online"
+            where = f"{info['server']} · {state} · last sync {short_time(last) if last else 'never'}"
         problems = [f"{n} {w}" for n, w in ((info.get("conflicts", 0), "conflict"), (info.get("rejected", 0),
                                                                                        "rejected")) if n]
         return (f"{self.me.login} ({self.me.role}) · {where} · {changes}"
