@@ -10,15 +10,18 @@ uvicorn. Every endpoint but ``GET /healthz`` needs ``Authorization: Bearer <toke
 
 import logging
 import time
+from http import HTTPStatus
 import uuid
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, Field
 
 from caseterm.errors import CasetermError, Conflict, NotFound, PermissionDenied, ValidationError
+from caseterm.server.auth import agent_of
 from caseterm.server.db import ServerDatabase
 
 MAX_BODY = 8 * 1024 * 1024  # a push of 10,000 ops fits; more is split by the client
@@ -97,6 +100,43 @@ def problem(status: int, title: str, detail: str) -> JSONResponse:
                         headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
 
 
+class BodyLimit:
+    """ASGI middleware: a request body is read (up to MAX_BODY, counted as it arrives, so a
+    chunked body without Content-Length is held to it too) before the app sees it; past
+    the limit the answer is 413 and the rest is not read."""
+
+    def __init__(self, app, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        chunks, seen, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            seen += len(body)
+            if seen > self.limit:
+                access_log.info("request", extra={"method": scope["method"], "path": scope["path"], "status": 413})
+                response = problem(413, "Request too large", f"send at most {self.limit:,} bytes; split the push")
+                return await response(scope, receive, send)
+            chunks.append(body)
+            more = message.get("more_body", False)
+        whole, given = b"".join(chunks), False
+
+        async def replay():
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": whole, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def create_app(database_url: str | None = None, db: ServerDatabase | None = None) -> FastAPI:
     database = db or ServerDatabase.open(database_url)
     app = FastAPI(title="caseterm case server", version="1",
@@ -119,6 +159,19 @@ def create_app(database_url: str | None = None, db: ServerDatabase | None = None
                                           "agent": getattr(request.state, "agent_login", None)})
         return response
 
+    app.add_middleware(BodyLimit)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        # unknown routes, wrong methods, unreadable bodies: problem+json like every other error
+        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 400 and "parsing the body" in detail:
+            detail = "the body is not JSON in UTF-8"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such address: {request.method} {request.url.path} (the API is described at /docs)"
+        return problem(exc.status_code, title, detail)
+
     @app.exception_handler(CasetermError)
     async def _caseterm_error(request: Request, exc: CasetermError):
         if isinstance(exc, PermissionDenied) and getattr(request.state, "unauthenticated", False):
@@ -139,20 +192,11 @@ def create_app(database_url: str | None = None, db: ServerDatabase | None = None
         return problem(500, "Server error", "the server could not do that; nothing was changed by this request. "
                                             "Try again; if it persists, the server log has the details")
 
-    def agent_of(request: Request, authorization: Annotated[str | None, Header()] = None):
-        request.state.unauthenticated = True
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise PermissionDenied("send 'Authorization: Bearer <token>' (caseterm server token issue LOGIN)")
-        with database.uow() as uow:
-            from caseterm.server.accounts import authenticate
-
-            agent = authenticate(uow, authorization[7:].strip())
-            uow.session.expunge(agent)
-        request.state.unauthenticated = False
-        request.state.agent_login = agent.login
-        return agent
-
     Agent = Annotated[Any, Depends(agent_of)]
+
+    from caseterm.server.api import router as rest_api
+
+    app.include_router(rest_api)  # the REST API for integrations: /api/v1/cases, /api/v1/customers
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -182,7 +226,7 @@ def create_app(database_url: str | None = None, db: ServerDatabase | None = None
         return PushOut(results=[OpAnswer(**r) for r in results])
 
     @app.get("/api/v1/sync/pull", response_model=PullOut, tags=["sync"])
-    def pull_changes(agent: Agent, cursor: Annotated[int, Query(ge=0)] = 0,
+    def pull_changes(agent: Agent, cursor: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
                      limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> PullOut:
         """Rows changed after ``cursor`` in the caller's scope, in change order."""
         from caseterm.sync.server import pull

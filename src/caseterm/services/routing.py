@@ -65,10 +65,11 @@ _cache: dict[object, tuple[tuple, Operations]] = {}
 _cache_lock = threading.Lock()
 
 
+# (both columns as text: PostgreSQL refuses a UNION of a timestamp and an integer)
 _FINGERPRINT = text(" UNION ALL ".join(
-    [f"SELECT count(*), max(updated_at) FROM {table}"
+    [f"SELECT count(*), CAST(max(updated_at) AS VARCHAR(40)) FROM {table}"
      for table in ("routing_rules", "sla_policies", "business_calendars", "queues")]
-    + ["SELECT count(*), max(next_value) FROM number_sequences WHERE prefix = 'OPSGEN'"]))
+    + ["SELECT count(*), CAST(max(next_value) AS VARCHAR(40)) FROM number_sequences WHERE prefix = 'OPSGEN'"]))
 
 
 def _fingerprint(uow: UnitOfWork) -> tuple:

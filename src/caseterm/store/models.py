@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from caseterm.ids import uuid7
@@ -436,7 +436,8 @@ class ServerChange(SQLModel, table=True):
 
     __tablename__ = "server_changes"
 
-    seq: Optional[int] = Field(default=None, primary_key=True)
+    seq: Optional[int] = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"),
+                                                              primary_key=True, autoincrement=True))
     entity: str = _str(40)
     row_id: uuid.UUID
     version: int
