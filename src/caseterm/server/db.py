@@ -3,7 +3,10 @@ deployment of several server processes), migrated by the same Alembic revisions 
 client's store, with an ``admin`` agent made on first use.
 
 ``CASETERM_SERVER_DATABASE_URL`` names it when ``--database-url`` does not; the default
-is ``server.sqlite`` in caseterm's data directory.
+is ``server.sqlite`` in caseterm's data directory. PostgreSQL is reached through psycopg 3
+(``postgresql+psycopg://user@host/db``; a bare ``postgresql://`` URL means the same).
+Processes that start at once on a new PostgreSQL database take turns to migrate it and
+make the admin agent (``store.migrate.lock_for_setup``).
 """
 
 from __future__ import annotations
@@ -25,13 +28,15 @@ ENV = "CASETERM_SERVER_DATABASE_URL"
 
 
 def database_url(given: str | None = None) -> str:
-    if given:
-        return given
-    if os.environ.get(ENV):
-        return os.environ[ENV]
-    from caseterm.config import data_dir
+    url = given or os.environ.get(ENV)
+    if not url:
+        from caseterm.config import data_dir
 
-    return f"sqlite:///{data_dir() / 'server.sqlite'}"
+        return f"sqlite:///{data_dir() / 'server.sqlite'}"
+    for bare in ("postgresql://", "postgres://"):  # SQLAlchemy would look for psycopg2; caseterm ships psycopg 3
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url.removeprefix(bare)
+    return url
 
 
 @dataclass
@@ -63,9 +68,11 @@ class ServerDatabase:
             conn.execute(text("SELECT 1"))
 
     def _bootstrap(self) -> None:
+        from caseterm.store.migrate import lock_for_setup
         from caseterm.store.models import Agent
 
         with self.uow() as uow:
+            lock_for_setup(uow.session.connection())  # server processes starting at once make one admin
             if uow.session.exec(select(Agent).where(Agent.login == "admin")).first() is None:
                 uow.create(Agent(login="admin", display_name="Administrator", role="admin"), None, "bootstrap")
 

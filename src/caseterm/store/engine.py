@@ -3,6 +3,8 @@
 Local SQLite: every transaction starts with ``BEGIN IMMEDIATE`` so two writers never
 deadlock on upgrading a read lock, pysqlite's own transaction handling is switched off,
 and caseterm's pragmas are applied to every connection.
+
+Any other URL is a case server's database (PostgreSQL: ``postgresql+psycopg://…``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 
 from caseterm.store.sqlite import apply_pragmas
+
+
+POOL_SIZE = 5
+MAX_OVERFLOW = 10
 
 
 def sqlite_url(path: Path | str) -> str:
@@ -32,7 +38,15 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A server database (PostgreSQL), shared by several server processes, each with its
+    # own pool: at most POOL_SIZE + MAX_OVERFLOW connections per process (uvicorn's thread
+    # pool runs up to 40 requests at once; each holds one connection at a time, briefly),
+    # so four workers stay well inside PostgreSQL's default max_connections of 100.
+    # READ COMMITTED, PostgreSQL's default, stated so a server-wide default cannot change
+    # it: the change log's order comes from an advisory lock (sync/server.py), not from a
+    # stricter isolation level.
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW,
+                         pool_recycle=1800, isolation_level="READ COMMITTED")
 
 
 def store_engine(path: Path | str) -> Engine:

@@ -1,7 +1,8 @@
 """Alembic, run from code: no alembic.ini needed at run time.
 
-``upgrade(path)`` runs every pending revision in one transaction (SQLite's DDL is
-transactional), so a crash mid-migration leaves the store at its old revision.
+``upgrade(path)`` runs every pending revision in one transaction (SQLite's and
+PostgreSQL's DDL is transactional), so a crash mid-migration leaves the store at its old
+revision. ``upgrade_url`` does the same for any SQLAlchemy URL (the case server's database).
 ``bootstrap(path)`` fills a brand-new store with what it needs before first use.
 """
 
@@ -28,11 +29,24 @@ def upgrade_url(url: str, revision: str = "head") -> None:
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
+            lock_for_setup(connection)
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+# On PostgreSQL, several server processes may start at once on one database: the first
+# to take this advisory lock migrates (and makes the admin agent, server/db.py) while the
+# others wait, then find the work done. SQLite's BEGIN IMMEDIATE serialises them already.
+PG_SETUP_LOCK = 0x6374_6d67  # "ctmg"
+
+
+def lock_for_setup(connection) -> None:
+    """Hold the set-up lock until ``connection``'s transaction ends (PostgreSQL only)."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_SETUP_LOCK})")
 
 
 def upgrade(path: Path | str, revision: str = "head") -> None:

@@ -56,7 +56,19 @@ class Money(TypeDecorator):
         return str(value) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        return None if value is None else Decimal(value)
+        if value is None:
+            return None
+        value = Decimal(value)
+        return value if dialect.name == "sqlite" else _cents_at_least(value)
+
+
+def _cents_at_least(value: Decimal) -> Decimal:
+    """NUMERIC(18,4) answers 4 places (12.5000) where SQLite's text keeps what was
+    written; amounts are written with 2 (``domain.validate.money``), so trailing zeros
+    past the cents go: the same ``Decimal`` and the same wire form (12.50) on both."""
+    while value.as_tuple().exponent < -2 and value.as_tuple().digits[-1] == 0:
+        value = value.quantize(Decimal(1).scaleb(value.as_tuple().exponent + 1))
+    return value
 
 
 class JsonText(TypeDecorator):

@@ -34,9 +34,14 @@ OPS_TABLES = frozenset({"routing_rules", "sla_policies", "business_calendars", "
 OPS_GENERATION = "OPSGEN"  # its row in number_sequences
 
 
+# An upsert both SQLite and PostgreSQL run; the table name qualifies the old value (an
+# unqualified ``next_value`` is ambiguous on PostgreSQL beside ``EXCLUDED.next_value``).
+_NEXT = ("INSERT INTO number_sequences (prefix, next_value) VALUES (:p, 2) "
+         "ON CONFLICT (prefix) DO UPDATE SET next_value = number_sequences.next_value + 1")
+
+
 def bump_ops_generation(session) -> None:
-    session.execute(text("INSERT INTO number_sequences (prefix, next_value) VALUES (:p, 2) "
-                         "ON CONFLICT (prefix) DO UPDATE SET next_value = next_value + 1"), {"p": OPS_GENERATION})
+    session.execute(text(_NEXT), {"p": OPS_GENERATION})
 
 
 @dataclass
@@ -95,13 +100,7 @@ class UnitOfWork:
 
     def next_number(self, prefix: str) -> str:
         """The next human number for ``prefix`` on this device, e.g. ``CAS-LOC-000042``."""
-        value = self.session.execute(
-            text(
-                "INSERT INTO number_sequences (prefix, next_value) VALUES (:p, 2) "
-                "ON CONFLICT (prefix) DO UPDATE SET next_value = next_value + 1 RETURNING next_value - 1"
-            ),
-            {"p": prefix},
-        ).scalar_one()
+        value = self.session.execute(text(f"{_NEXT} RETURNING next_value - 1"), {"p": prefix}).scalar_one()
         return format_number(prefix, self.device_code, value)
 
     # --- writes -----------------------------------------------------------------------------

@@ -136,7 +136,11 @@ def _apply(uow: ServerUnitOfWork, scope: Scope, agent: m.Agent, op: dict[str, An
     if op.get("actor_id") not in (None, str(agent.id)):
         raise _Rejected("the op was made by another agent than the token's")
     data = values_from_wire(model, op.get("data") or {})
-    row = uow.session.get(model, row_id)
+    # Locked until the op commits (FOR NO KEY UPDATE on PostgreSQL; SQLite's writers are
+    # serialised already): another server process merging an op into the same row waits,
+    # then merges against this one's result instead of the same stale base. NO KEY lets
+    # rows that merely refer to it (a case's timeline) be written meanwhile.
+    row = uow.session.get(model, row_id, with_for_update={"key_share": True}, populate_existing=True)
     if kind in ("create", "append"):
         if row is not None:
             return OpResult(op_id, "applied", version=row.version)  # already here (a lost answer, re-sent)
