@@ -49,6 +49,9 @@ log = logging.getLogger("caseterm.sync")
 SERVER_DEVICE_CODE = "SRV"  # in the numbers the server itself makes (cases created over the REST API)
 PG_CHANGE_LOCK = 0x6361_7365  # the advisory lock that orders change-log sequence numbers ("case")
 SCOPE_FIELDS = frozenset({"owner_id", "queue_id", "created_by_id"})
+# a case's lifecycle fields: merged together or not at all (the state machine's unit)
+LIFECYCLE = frozenset({"state", "status_reason", "resolution", "resolved_at", "cancelled_at", "merged_into_id",
+                       "reopen_count"})
 
 
 class ServerUnitOfWork(UnitOfWork):
@@ -169,6 +172,14 @@ def _apply(uow: ServerUnitOfWork, scope: Scope, agent: m.Agent, op: dict[str, An
             conflicts[name] = {"base": to_wire(base[name]), "mine": to_wire(mine), "theirs": to_wire(theirs)}
         else:
             clean[name] = mine
+    if entity == "cases" and conflicts.keys() & LIFECYCLE:
+        # a case's state, status and outcome move together: when any of them conflicts, the
+        # rest of this op's lifecycle change waits with it (else "resolved, on hold")
+        for name in list(clean):
+            if name in LIFECYCLE:
+                theirs = to_wire(getattr(row, name))
+                conflicts[name] = {"base": to_wire(base[name]) if name in base else theirs,
+                                   "mine": to_wire(clean.pop(name)), "theirs": theirs}
     if clean:
         _check_references(uow, model, clean)
         _check_case(entity, row, clean)
@@ -218,8 +229,11 @@ def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, 
     evict: list[dict[str, str]] = []
     sent: set[tuple[str, uuid.UUID]] = set()
     latest: dict[tuple[str, uuid.UUID], m.ServerChange] = {}
+    touched: dict[tuple[str, uuid.UUID], set[str]] = {}  # every field changed in the window, per row
     for change in changes:
-        latest[(change.entity, change.row_id)] = change  # a row changed twice in the window goes once
+        key = (change.entity, change.row_id)
+        latest[key] = change  # a row changed twice in the window goes once
+        touched.setdefault(key, set()).update(change.fields.split(","))
     for change in changes:
         key = (change.entity, change.row_id)
         if latest[key] is not change or key in sent:
@@ -234,10 +248,30 @@ def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, 
             continue
         rows.append({"entity": change.entity, "row": row_to_wire(row)})
         sent.add(key)
-        if change.entity == "cases" and SCOPE_FIELDS & set(change.fields.split(",")) and not scope.sees_everything:
+        if scope.sees_everything:
+            continue
+        if change.entity == "cases" and SCOPE_FIELDS & touched[key]:
             _with_dependents(session, scope, row, rows, sent)
+        elif change.entity == "queue_members" and row.agent_id == agent.id:
+            _queue_scope_changed(session, scope, row, rows, evict, sent)
     next_cursor = changes[-1].seq if changes else cursor
     return {"rows": rows, "evict": evict, "cursor": next_cursor, "has_more": len(changes) == limit}
+
+
+def _queue_scope_changed(session, scope: Scope, member: m.QueueMember, rows: list, evict: list, sent: set) -> None:
+    """The caller joined a queue (its cases come, with their timelines) or left one (those
+    of its cases no longer theirs otherwise go)."""
+    scope.queue_ids = frozenset(session.exec(select(m.QueueMember.queue_id).where(
+        m.QueueMember.agent_id == scope.agent_id, m.QueueMember.deleted == False)).all())  # noqa: E712
+    scope._cases.clear()
+    for case in session.exec(select(m.Case).where(m.Case.queue_id == member.queue_id, m.Case.deleted == False)):  # noqa: E712
+        if scope.case_visible(case):
+            if ("cases", case.id) not in sent:
+                rows.append({"entity": "cases", "row": row_to_wire(case)})
+                sent.add(("cases", case.id))
+                _with_dependents(session, scope, case, rows, sent)
+        else:
+            evict.append({"entity": "cases", "id": str(case.id)})
 
 
 def _with_dependents(session, scope: Scope, case: m.Case, rows: list, sent: set) -> None:
