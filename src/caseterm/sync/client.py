@@ -20,6 +20,22 @@ waits on the network.
   row replaces the local one, then the fields of local ops still pending for it are laid
   back on top (they will be pushed next time). References to rows outside the agent's
   scope (a parent case in someone else's queue) are kept as they are, unresolved.
+- **Conflicts** leave the server's values in the local row at once (the answer carries
+  them) when the local row is the version the server answered about, so the store shows
+  what the server holds even when the row does not come back in the pull (its change was
+  pulled while the op was still pending: the person edited during a sync).
+- **Failures.** Timeouts, refused or dropped connections, 5xx and 429 answers are tried
+  again with growing delays (doubling from the first, each within ±25% jitter so that
+  clients that failed together retry apart); in the end a :class:`SyncError` says what
+  happened in words, and that nothing local was lost.
+
+Tuning (environment; each also a keyword of :func:`sync` / :class:`Connection`):
+
+- ``CASETERM_SYNC_PUSH_BATCH`` ops per push request (default 500; the server takes 10,000);
+- ``CASETERM_SYNC_PULL_PAGE`` rows per pull page (default 1000; the server serves 5,000);
+- ``CASETERM_SYNC_TIMEOUT`` seconds to wait for an answer (default 10);
+- ``CASETERM_SYNC_ATTEMPTS`` tries per request (default 4);
+- ``CASETERM_SYNC_BACKOFF`` seconds before the first retry (default 0.5; then doubling).
 """
 
 from __future__ import annotations
@@ -28,6 +44,7 @@ import json
 import logging
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -49,11 +66,37 @@ from caseterm.sync.convert import ENTITIES, values_from_wire
 log = logging.getLogger("caseterm.sync")
 PUSH_BATCH = 500
 PULL_PAGE = 1000
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = 10.0  # seconds to wait for an answer (connecting: at most 5)
+ATTEMPTS = 4
+BACKOFF = 0.5  # seconds before the first retry; doubling after each
+MAX_PUSH_BATCH = 10_000  # what the server accepts in one push
+MAX_PULL_PAGE = 5_000  # what the server serves in one page
 
 
 class SyncError(CasetermError):
     """The server could not be reached or refused; nothing local was lost."""
+
+
+def _setting(name: str, default: float, kind=float, *, low: float = 0, high: float | None = None):
+    """A tuning value from the environment (``CASETERM_SYNC_…``), checked."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SyncError(f"{name}={raw!r} is not a number") from None
+    if value <= low or (high is not None and value > high):
+        raise SyncError(f"{name}={raw} is out of range (more than {low:g}" + (f", at most {high:g})" if high else ")"))
+    return value
+
+
+def push_batch() -> int:
+    return _setting("CASETERM_SYNC_PUSH_BATCH", PUSH_BATCH, int, high=MAX_PUSH_BATCH)
+
+
+def pull_page() -> int:
+    return _setting("CASETERM_SYNC_PULL_PAGE", PULL_PAGE, int, high=MAX_PULL_PAGE)
 
 
 # --- credentials -----------------------------------------------------------------------------
@@ -101,43 +144,80 @@ def token_for(device_id: str) -> tuple[str, str]:
 
 class Connection:
     """httpx to one server with one token; retries what can be retried, with backoff and
-    jitter, and turns every failure into a SyncError a person can read."""
+    jitter, and turns every failure into a SyncError a person can read.
 
-    def __init__(self, url: str, token: str, *, attempts: int = 4, transport=None) -> None:
+    ``timeout`` (seconds to wait for an answer), ``attempts`` (tries per request) and
+    ``backoff`` (seconds before the first retry; doubling) default to the
+    ``CASETERM_SYNC_…`` settings; ``sleep`` is how it waits (tests pass a recorder)."""
+
+    def __init__(self, url: str, token: str, *, attempts: int | None = None, transport=None,
+                 timeout: float | None = None, backoff: float | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.url = url.rstrip("/")
-        self.attempts = attempts
-        self.http = httpx.Client(base_url=self.url, timeout=TIMEOUT, transport=transport,
+        self.attempts = attempts or _setting("CASETERM_SYNC_ATTEMPTS", ATTEMPTS, int)
+        self.timeout = timeout or _setting("CASETERM_SYNC_TIMEOUT", TIMEOUT)
+        self.backoff = backoff if backoff is not None else _setting("CASETERM_SYNC_BACKOFF", BACKOFF)
+        self.sleep = sleep
+        self.http = httpx.Client(base_url=self.url, timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
+                                 transport=transport,
                                  headers={"Authorization": f"Bearer {token}", "User-Agent": "caseterm-sync"})
 
     def close(self) -> None:
         self.http.close()
 
     def call(self, method: str, path: str, **kw) -> dict[str, Any]:
-        delay = 0.5
+        delay = self.backoff
+        started = time.monotonic()
         for attempt in range(1, self.attempts + 1):
             try:
                 response = self.http.request(method, path, **kw)
+            except httpx.TimeoutException:
+                problem = f"the server at {self.url} did not answer within {self.timeout:g} s"
+            except httpx.ConnectError:
+                problem = (f"the server at {self.url} cannot be reached (nothing answers there: is it running, "
+                           "and is the address right?)")
             except httpx.TransportError as exc:
-                problem = f"the server at {self.url} cannot be reached ({type(exc).__name__})"
+                problem = (f"the connection to the server at {self.url} broke off before it answered "
+                           f"({str(exc) or type(exc).__name__})")
             else:
                 if response.status_code < 400:
-                    return response.json()
+                    return self._answer(response)
                 detail = _detail(response)
                 if response.status_code < 500 and response.status_code != 429:
                     raise SyncError(f"the server refused: {detail}")
-                problem = f"the server had a problem ({response.status_code}: {detail})"
+                problem = f"the server at {self.url} had a problem ({response.status_code}: {detail})"
             if attempt == self.attempts:
-                raise SyncError(problem + "; your changes are kept and go with the next sync")
-            time.sleep(delay * (0.5 + random.random()))  # jitter: clients that failed together retry apart
+                tries = f"tried {self.attempts} times over {time.monotonic() - started:.1f} s" if self.attempts > 1 else \
+                    "tried once"
+                raise SyncError(f"{problem}; {tries}. Your changes are kept in this store and go with the next sync")
+            log.info("sync: %s; trying again in about %.1f s", problem, delay)
+            self.sleep(delay * random.uniform(0.75, 1.25))  # jitter: clients that failed together retry apart
             delay *= 2
         raise AssertionError("unreachable")
+
+    def _answer(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON object of a good answer; anything else (a redirect, a login page of
+        a proxy, another service on that port) is not caseterm's server."""
+        if response.status_code >= 300:
+            where = response.headers.get("location")
+            raise SyncError(f"the server at {self.url} sends caseterm elsewhere ({response.status_code}"
+                            + (f" to {where}" if where else "") + "); log in with the server's own address")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise SyncError(f"what answers at {self.url} is not a caseterm server (its answer is not sync data); "
+                            "check the address. Your changes are kept in this store")
+        return answer
 
 
 def _detail(response: httpx.Response) -> str:
     try:
-        return str(response.json().get("detail", response.reason_phrase))
+        body = response.json()
     except ValueError:
         return response.reason_phrase
+    return str(body.get("detail", response.reason_phrase)) if isinstance(body, dict) else response.reason_phrase
 
 
 # --- log in --------------------------------------------------------------------------------
@@ -204,13 +284,14 @@ Progress = Callable[[str, int, int | None], None]  # (phase, done, total or None
 _COUNTERS = {"applied": "applied", "conflict": "conflicts", "rejected": "rejected"}
 
 
-def sync(store: LocalStore, *, progress: Progress | None = None, transport=None) -> SyncReport:
-    """Push every pending op, then pull everything new."""
+def sync(store: LocalStore, *, progress: Progress | None = None, transport=None, **connection: Any) -> SyncReport:
+    """Push every pending op, then pull everything new. ``connection``: ``timeout``,
+    ``attempts``, ``backoff``, ``sleep`` for the :class:`Connection`."""
     with store.uow() as uow:
         state = uow.session.get(m.SyncState, 1)
         device_id = str(state.device_id)
     url, token = token_for(device_id)
-    conn = Connection(url, token, transport=transport)
+    conn = Connection(url, token, transport=transport, **connection)
     report = SyncReport()
     try:
         push(store, conn, device_id, report, progress)
@@ -226,10 +307,11 @@ def push(store: LocalStore, conn: Connection, device_id: str, report: SyncReport
         total = uow.session.exec(select(func.count()).select_from(m.OutboxOp).where(m.OutboxOp.state == "pending")).one()
     done = 0
     after = 0
+    size = push_batch()
     while True:
         with store.uow() as uow:  # read a batch; no transaction is held while the network works
             batch = uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.state == "pending", m.OutboxOp.seq > after)
-                                     .order_by(m.OutboxOp.seq).limit(PUSH_BATCH)).all()
+                                     .order_by(m.OutboxOp.seq).limit(size)).all()
             ops = [{"op_id": str(op.op_id), "entity": op.entity, "row_id": str(op.row_id), "kind": op.kind,
                     "action": op.action, "actor_id": str(op.actor_id) if op.actor_id else None, "base": op.base,
                     "data": op.data, "version": op.version} for op in batch]
@@ -237,13 +319,20 @@ def push(store: LocalStore, conn: Connection, device_id: str, report: SyncReport
         if not ops:
             break
         answer = conn.call("POST", "/api/v1/sync/push", json={"device_id": device_id, "ops": ops})
+        results = answer.get("results")
+        if not isinstance(results, list) or any(not isinstance(r, dict) or r.get("op_id") not in seqs
+                                                or r.get("status") not in _COUNTERS for r in results):
+            raise SyncError("the server's answer to the push does not match what was sent; your changes are kept "
+                            "and go with the next sync")
         with store.uow() as uow:
-            for result in answer["results"]:
+            for result in results:
                 op = uow.session.get(m.OutboxOp, seqs[result["op_id"]])
                 op.state = result["status"]
                 op.attempts += 1
                 op.result = {k: v for k, v in result.items() if k != "op_id"}
                 uow.session.add(op)
+                if op.state == "conflict":
+                    _take_theirs(uow.session, op)
                 counter = _COUNTERS[result["status"]]
                 setattr(report, counter, getattr(report, counter) + 1)
             state = uow.session.get(m.SyncState, 1)
@@ -256,26 +345,94 @@ def push(store: LocalStore, conn: Connection, device_id: str, report: SyncReport
             progress("push", done, total)
 
 
+def _take_theirs(session, op: m.OutboxOp) -> None:
+    """A conflict: the server's values stand, in this store too, until a person decides.
+
+    Only when the local row is the very version the server answered about (its other
+    fields are the server's): an older local row gets the server's whole row with the
+    pull, and laying just the conflicting fields on it would mix two versions (a status
+    of the server's on a state of the old row's). Fields a later local op (still
+    pending) sets again are left to that op."""
+    fields = (op.result or {}).get("conflicts") or {}
+    model = ENTITIES.get(op.entity)
+    row = session.get(model, op.row_id) if model is not None else None
+    if row is None or not fields or row.version != (op.result or {}).get("version"):
+        return
+    later: set[str] = set()
+    for other in session.exec(select(m.OutboxOp).where(m.OutboxOp.row_id == op.row_id, m.OutboxOp.seq > op.seq,
+                                                       m.OutboxOp.state == "pending")):
+        later |= set(other.data or {})
+    try:
+        theirs = values_from_wire(model, {name: c.get("theirs") for name, c in fields.items() if name not in later})
+    except (ValidationError, AttributeError) as exc:
+        log.warning("conflict on %s %s: the server's values cannot be stored (%s)", op.entity, op.row_id, exc)
+        return
+    for name, value in theirs.items():
+        setattr(row, name, value)  # no outbox op: this is the server's value, not a change
+    session.add(row)
+
+
 def pull(store: LocalStore, conn: Connection, report: SyncReport, progress: Progress | None = None) -> None:
+    """Pages after the store's cursor, each applied with its cursor; the next page is
+    asked for while this one is written (the server's work and the store's overlap).
+    A failure to get a page comes after the pages before it are stored."""
     with store.uow() as uow:
         cursor = uow.session.get(m.SyncState, 1).pull_cursor
+    limit = pull_page()
+    page = _checked(conn.call("GET", "/api/v1/sync/pull", params={"cursor": cursor, "limit": limit}), conn)
     while True:
-        page = conn.call("GET", "/api/v1/sync/pull", params={"cursor": cursor, "limit": PULL_PAGE})
-        apply_page(store, page, report)
-        cursor = page["cursor"]
-        report.cursor = cursor
+        following = _Fetch(conn, page["cursor"], limit) if page["has_more"] else None
+        apply_page(store, page, report)  # (should it fail, a request in flight ends on its own)
+        report.cursor = page["cursor"]
         if progress:
             progress("pull", report.pulled, None)
-        if not page["has_more"]:
+        if following is None:
             break
+        page = following.result()
+
+
+class _Fetch(threading.Thread):
+    """One pull page, asked for in the background (a daemon: an interrupted sync does
+    not wait for it)."""
+
+    def __init__(self, conn: Connection, cursor: int, limit: int) -> None:
+        super().__init__(name="caseterm-sync-pull", daemon=True)
+        self.conn, self.cursor, self.limit = conn, cursor, limit
+        self.page: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.page = _checked(self.conn.call("GET", "/api/v1/sync/pull",
+                                                params={"cursor": self.cursor, "limit": self.limit}), self.conn)
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that waits for it
+            self.error = exc
+
+    def result(self) -> dict[str, Any]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.page
+
+
+def _checked(page: Any, conn: Connection) -> dict[str, Any]:
+    if not (isinstance(page.get("rows"), list) and isinstance(page.get("cursor"), int)
+            and isinstance(page.get("has_more"), bool)):
+        raise SyncError(f"what answers at {conn.url} is not a caseterm server (its answer is not sync data); "
+                        "check the address. Your changes are kept in this store")
+    return page
 
 
 def apply_page(store: LocalStore, page: dict[str, Any], report: SyncReport) -> None:
     """One pulled page and the cursor after it, in one transaction. Foreign keys are not
     enforced for it: a scoped client holds rows that refer to rows it may not see (a
-    parent case in another queue), and a page's rows come in change order."""
-    from sqlalchemy.dialects.sqlite import insert
+    parent case in another queue), and a page's rows come in change order.
 
+    The rows are written a table at a time (one prepared upsert per table and column
+    set, many rows each); should that fail (a bad row, or an order that matters to a
+    unique column), the page is written again row by row, in change order, and only
+    the rows that cannot be stored are skipped (and reported)."""
     from caseterm.store.uow import UnitOfWork
 
     with store.engine.connect() as conn:
@@ -285,7 +442,7 @@ def apply_page(store: LocalStore, page: dict[str, Any], report: SyncReport) -> N
             with UnitOfWork(conn, store.clock, store.settings, store.path) as uow:
                 session = uow.session
                 pending = _pending_fields(session)
-                articles: list[str] = []
+                prepared: list[tuple[str, Any, dict[str, Any]]] = []
                 for item in page["rows"]:
                     entity, row = item.get("entity"), item.get("row") or {}
                     model = ENTITIES.get(entity)
@@ -295,18 +452,13 @@ def apply_page(store: LocalStore, page: dict[str, Any], report: SyncReport) -> N
                     try:
                         values = values_from_wire(model, row, allow_server_owned=True)
                         values.update(pending.get((entity, values["id"]), {}))
-                        statement = insert(model.__table__).values(**values)
-                        statement = statement.on_conflict_do_update(
-                            index_elements=["id"], set_={k: statement.excluded[k] for k in values if k != "id"})
-                        with session.begin_nested():
-                            session.execute(statement)
                     except Exception as exc:  # noqa: BLE001 - one bad row is reported, the page goes on
-                        report.skipped.append(f"{entity} {row.get('id')}: {exc}")
-                        log.warning("pulled row skipped: %s %s: %s", entity, row.get("id"), exc)
+                        _skip(report, entity, row.get("id"), exc)
                         continue
-                    report.pulled += 1
-                    if entity == "kb_articles":
-                        articles.append(values.get("number", ""))
+                    prepared.append((entity, model, values))
+                stored = _store_rows(session, prepared, report)
+                report.pulled += len(stored)
+                articles = [values.get("number", "") for entity, _, values in stored if entity == "kb_articles"]
                 if any(item.get("entity") in OPS_TABLES for item in page["rows"]):
                     bump_ops_generation(session)  # routing and SLA clocks read them afresh
                 for gone in page.get("evict", []):
@@ -322,6 +474,52 @@ def apply_page(store: LocalStore, page: dict[str, Any], report: SyncReport) -> N
         from caseterm.search import kb_index
 
         kb_index.articles_changed(store.path, articles)
+
+
+_UPSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+def _upsert(model, columns: tuple[str, ...]):
+    """INSERT … ON CONFLICT (id) DO UPDATE of ``columns``, built once per table and column set."""
+    key = (model.__tablename__, columns)
+    statement = _UPSERTS.get(key)
+    if statement is None:
+        from sqlalchemy.dialects.sqlite import insert
+
+        plain = insert(model.__table__)
+        statement = plain.on_conflict_do_update(index_elements=["id"],
+                                                set_={k: plain.excluded[k] for k in columns if k != "id"})
+        _UPSERTS[key] = statement
+    return statement
+
+
+def _store_rows(session, prepared: list[tuple[str, Any, dict[str, Any]]], report: SyncReport) -> list:
+    """Upsert the prepared rows; the ones stored (the others are reported as skipped)."""
+    groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
+    for entity, _, values in prepared:
+        groups.setdefault((entity, tuple(sorted(values))), []).append(values)
+    try:
+        with session.begin_nested():
+            for (entity, columns), rows in groups.items():
+                session.execute(_upsert(ENTITIES[entity], columns), rows)
+        return prepared
+    except Exception as exc:  # noqa: BLE001 - found row by row below
+        log.info("a pulled page goes in row by row (%s)", exc)
+    stored = []
+    for entity, model, values in prepared:
+        try:
+            with session.begin_nested():
+                session.execute(_upsert(model, tuple(sorted(values))), [values])
+        except Exception as exc:  # noqa: BLE001 - one bad row is reported, the page goes on
+            _skip(report, entity, values.get("id"), exc)
+            continue
+        stored.append((entity, model, values))
+    return stored
+
+
+def _skip(report: SyncReport, entity: str, row_id: Any, exc: Exception) -> None:
+    report.skipped.append(f"{entity} {row_id}: {exc}")
+    log.warning("pulled row skipped: %s %s: %s", entity, row_id, exc)
 
 
 def _pending_fields(session) -> dict[tuple[str, Any], dict[str, Any]]:
