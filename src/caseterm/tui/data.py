@@ -212,7 +212,9 @@ class Gateway:
         """Push, then pull (``sync.client.sync``); raises SyncError when the server cannot be reached."""
         from caseterm.sync import client
 
-        return client.sync(self.store())
+        # two tries: the workstation backs off between syncs itself, and quitting waits for a
+        # sync under way (at most about 2 × the answer timeout)
+        return client.sync(self.store(), attempts=2)
 
     def conflicts(self):
         from caseterm.sync import client
