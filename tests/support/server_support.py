@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+from contextlib import contextmanager
 import socket
 import subprocess
 import sys
@@ -103,3 +104,33 @@ def client_store(tmp_path: Path, name: str, server: RunningServer, token: str):
     store = LocalStore.open(tmp_path / f"{name}.sqlite")
     client.login(store, server.url, token, name)
     return store
+
+
+def case_picture(session, numbers: set[str] | None = None) -> dict[str, tuple]:
+    """What a person sees of each case the database holds (or of ``numbers``): title,
+    state, status, priority, queue, owner and the timeline. Stores and the server agree
+    when their pictures are equal."""
+    from sqlmodel import select
+
+    from caseterm.store import models as m
+
+    query = select(m.Case) if numbers is None else select(m.Case).where(m.Case.number.in_(numbers))
+    out = {}
+    for case in session.exec(query):
+        queue = session.get(m.Queue, case.queue_id).name if case.queue_id else None
+        owner = session.get(m.Agent, case.owner_id).login if case.owner_id else None
+        timeline = tuple(sorted((a.kind, a.body) for a in session.exec(
+            select(m.Activity).where(m.Activity.case_id == case.id))))
+        out[case.number] = (case.title, case.state, case.status_reason, case.priority, queue, owner, timeline)
+    return out
+
+
+@contextmanager
+def on_server(server: RunningServer):
+    """A session on the server's database (opened in this process, to look)."""
+    db = server.db()
+    try:
+        with db.uow() as uow:
+            yield uow.session
+    finally:
+        db.close()

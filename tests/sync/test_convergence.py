@@ -19,14 +19,13 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from server_support import RunningServer, client_store, free_port
+from server_support import RunningServer, case_picture, client_store, free_port, on_server
 from sqlmodel import select
 
 from caseterm.errors import CasetermError
@@ -43,32 +42,9 @@ FINAL_STATES = {"applied", "conflict", "rejected", "evicted"}  # evicted: a conf
 # --- looking at stores and the server ------------------------------------------------------------
 
 
-def picture(session, numbers: set[str]) -> dict[str, tuple]:
-    """What a person sees of each of ``numbers`` the database holds: title, state, status,
-    priority, queue, owner and the timeline."""
-    out = {}
-    for case in session.exec(select(m.Case).where(m.Case.number.in_(numbers))):
-        queue = session.get(m.Queue, case.queue_id).name if case.queue_id else None
-        owner = session.get(m.Agent, case.owner_id).login if case.owner_id else None
-        timeline = tuple(sorted((a.kind, a.body) for a in session.exec(
-            select(m.Activity).where(m.Activity.case_id == case.id))))
-        out[case.number] = (case.title, case.state, case.status_reason, case.priority, queue, owner, timeline)
-    return out
-
-
-@contextmanager
-def on_server(server):
-    db = server.db()
-    try:
-        with db.uow() as uow:
-            yield uow.session
-    finally:
-        db.close()
-
-
 def store_picture(store, numbers: set[str]) -> dict[str, tuple]:
     with store.uow() as uow:
-        return picture(uow.session, numbers)
+        return case_picture(uow.session, numbers)
 
 
 def outbox(store) -> list[m.OutboxOp]:
@@ -140,8 +116,8 @@ def sync(store, mode: str = "ok", edit=None) -> None:
 TITLES = ("Kettle leaks", "Kettle leaks at the base", "Router dead", "Invoice sent twice")
 STATUSES = ("in_progress", "on_hold", "waiting_for_customer", "researching")
 # (what, which of the cases held (mostly the three everyone starts with), a value: the title, status,
-# priority, or whom to assign to: 0, 1 an agent as owner; 2 nobody; 4 the other queue, out of the
-# agents' scope; see Team.assign). Edits of the same few fields of the same few cases meet often.
+# priority, or whom to assign to: 0, 1 an agent as owner; 2 nobody; 3 the team's queue; 4 the other
+# queue, out of the agents' scope). Edits of the same few fields of the same few cases meet often.
 KINDS = ("create", "note", "status", "status", "priority", "priority", "title", "title", "resolve", "reopen", "assign")
 ACTIONS = st.tuples(st.sampled_from(KINDS), st.integers(0, 2), st.integers(0, 4))
 EDITS = st.tuples(st.sampled_from(("status", "priority", "title")), st.integers(0, 2), st.integers(0, 4))
@@ -214,22 +190,16 @@ class Team:
             # refused by the rules: nothing changed, no op
 
     def assign(self, uow, who: int, me, case, target: int) -> None:
-        """Assignments that move cases out of the agents' scope, never back in: a case
-        that comes back into an agent's scope may come without its timeline, a server bug
-        of its own (test_a_case_that_comes_back_into_an_agents_scope_comes_back_with_its_timeline).
-        So only the supervisor moves cases to the other queue or names another agent as
-        owner, and never for a case in the other queue; agents take cases or let them go."""
-        supervisor = who == CLIENTS - 1
-        in_other_queue = case.queue_id == queue_by_name(uow, self.other_queue).id
+        """Owner: an agent of the team or nobody; queue: the team's, or the other one (out
+        of the agents' scope). Cases leave an agent's scope and come back into it (with
+        their timelines: test_a_case_that_comes_back_into_an_agents_scope_...)."""
         if target < 2:
-            owner = self.logins[target] if supervisor else self.logins[who]
-            if supervisor and in_other_queue:
-                return
-            cases.assign_case(uow, me, case, owner=agent_by_login(uow, owner))
+            cases.assign_case(uow, me, case, owner=agent_by_login(uow, self.logins[target]))
         elif target == 2:
             cases.assign_case(uow, me, case, owner=None)
-        elif target == 4 and supervisor:
-            cases.assign_case(uow, me, case, queue=queue_by_name(uow, self.other_queue))
+        else:
+            queue = self.team_queue if target == 3 else self.other_queue
+            cases.assign_case(uow, me, case, queue=queue_by_name(uow, queue))
 
     def expected_numbers(self, session, who: int) -> set[str]:
         """The example's cases in client ``who``'s scope, by DESIGN.md's rules (not by
@@ -325,7 +295,7 @@ def check_converged(server, team: Team) -> None:
         applied_appends = sorted(op.row_id for made in ops.values() for op in made
                                  if op.entity == "activities" and op.kind == "append" and op.state == "applied")
         assert entries == applied_appends
-        truth = picture(session, team.numbers)
+        truth = case_picture(session, team.numbers)
         scopes = [team.expected_numbers(session, who) for who in range(CLIENTS)]
     assert set(truth) == team.numbers  # every case made reached the server
     if any(scope != team.numbers for scope in scopes):
@@ -362,7 +332,7 @@ def _new_case(store, login: str, title: str = "Router dead", queue: str = "Retur
 
 def _both(jdoe, boss, server, number: str) -> tuple:
     with on_server(server) as session:
-        truth = picture(session, {number})
+        truth = case_picture(session, {number})
     return store_picture(jdoe, {number}), store_picture(boss, {number}), truth
 
 

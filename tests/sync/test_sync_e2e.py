@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from server_support import client_store
+from server_support import case_picture, client_store
 from sqlmodel import func, select
 
 from caseterm.services import cases, customers
@@ -17,20 +17,9 @@ from caseterm.store import models as m
 from caseterm.sync import client
 
 
-def picture(uow_factory, numbers: set[str] | None = None) -> dict[str, tuple]:
-    """What a person sees of each case: title, state, priority, queue, owner and timeline."""
-    out = {}
+def picture(uow_factory) -> dict[str, tuple]:
     with uow_factory() as uow:
-        for case in uow.session.exec(select(m.Case)):
-            if numbers is not None and case.number not in numbers:
-                continue
-            queue = uow.session.get(m.Queue, case.queue_id).name if case.queue_id else None
-            owner = uow.session.get(m.Agent, case.owner_id).login if case.owner_id else None
-            timeline = tuple(sorted((a.kind, a.body) for a in uow.session.exec(
-                select(m.Activity).where(m.Activity.case_id == case.id))))
-            out[case.number] = (case.title, case.state, case.priority, queue, owner, timeline)
-    return out
-
+        return case_picture(uow.session)
 
 @pytest.fixture
 def desk(server, tmp_path):
@@ -80,7 +69,7 @@ def test_two_clients_work_offline_sync_and_agree_with_the_server(server, desk):
     assert len(on_server) == 51
     assert picture(jdoe.uow) == on_server  # jdoe's scope (Returns) holds every case here
     assert picture(boss.uow) == on_server
-    assert on_server[made[0]][2] == 1 and on_server[made[1]][1] == "resolved"
+    assert on_server[made[0]][3] == 1 and on_server[made[1]][1] == "resolved"  # priority, state
     assert client.status(jdoe)["pending"] == 0
 
 

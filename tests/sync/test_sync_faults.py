@@ -19,12 +19,11 @@ import sys
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from server_support import client_store
+from server_support import case_picture, client_store, on_server
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import func, select
@@ -41,39 +40,14 @@ PULL = "/api/v1/sync/pull"
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def picture(session, numbers: set[str] | None = None) -> dict[str, tuple]:
-    """What a person sees of each case: title, state, status, priority, queue, owner, timeline."""
-    out = {}
-    for case in session.exec(select(m.Case)):
-        if numbers is not None and case.number not in numbers:
-            continue
-        queue = session.get(m.Queue, case.queue_id).name if case.queue_id else None
-        owner = session.get(m.Agent, case.owner_id).login if case.owner_id else None
-        timeline = tuple(sorted((a.kind, a.body) for a in session.exec(
-            select(m.Activity).where(m.Activity.case_id == case.id))))
-        out[case.number] = (case.title, case.state, case.status_reason, case.priority, queue, owner, timeline)
-    return out
-
-
-@contextmanager
-def on_server(server):
-    """A session on the server's database (opened in this process, to look)."""
-    db = server.db()
-    try:
-        with db.uow() as uow:
-            yield uow.session
-    finally:
-        db.close()
-
-
 def store_picture(store) -> dict[str, tuple]:
     with store.uow() as uow:
-        return picture(uow.session)
+        return case_picture(uow.session)
 
 
 def server_picture(server, numbers: set[str] | None = None) -> dict[str, tuple]:
     with on_server(server) as session:
-        return picture(session, numbers)
+        return case_picture(session, numbers)
 
 
 def outbox(store) -> Counter:
