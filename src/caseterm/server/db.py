@@ -55,6 +55,8 @@ class ServerDatabase:
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
         upgrade_url(url)
         db = cls(url, make_engine(url), clock or default_clock())
+        if url.startswith("sqlite"):
+            db._wal()
         db._bootstrap()
         return db
 
@@ -62,6 +64,12 @@ class ServerDatabase:
         from caseterm.sync.server import ServerUnitOfWork
 
         return ServerUnitOfWork(self.engine, self.clock, StoreSettings())
+
+    def _wal(self) -> None:
+        """A SQLite server database in WAL mode (persistent): commits do not wait for a full
+        disk sync of the database, and readers never block the writer."""
+        with self.engine.connect() as conn:
+            conn.connection.driver_connection.execute("PRAGMA journal_mode = WAL")  # outside any transaction
 
     def ping(self) -> None:
         with self.engine.connect() as conn:

@@ -234,12 +234,12 @@ def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, 
         key = (change.entity, change.row_id)
         latest[key] = change  # a row changed twice in the window goes once
         touched.setdefault(key, set()).update(change.fields.split(","))
+    loaded = _load_rows(session, latest)
     for change in changes:
         key = (change.entity, change.row_id)
         if latest[key] is not change or key in sent:
             continue
-        model = ENTITIES.get(change.entity)
-        row = session.get(model, change.row_id) if model else None
+        row = loaded.get(key)
         if row is None:
             continue
         if not scope.row_visible(change.entity, row):
@@ -256,6 +256,21 @@ def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, 
             _queue_scope_changed(session, scope, row, rows, evict, sent)
     next_cursor = changes[-1].seq if changes else cursor
     return {"rows": rows, "evict": evict, "cursor": next_cursor, "has_more": len(changes) == limit}
+
+
+def _load_rows(session, keys) -> dict[tuple[str, uuid.UUID], Any]:
+    """The page's rows, one query per table and 500 ids (not one query per row)."""
+    by_entity: dict[str, list[uuid.UUID]] = {}
+    for entity, row_id in keys:
+        if entity in ENTITIES:
+            by_entity.setdefault(entity, []).append(row_id)
+    out = {}
+    for entity, ids in by_entity.items():
+        model = ENTITIES[entity]
+        for start in range(0, len(ids), 500):
+            for row in session.exec(select(model).where(model.id.in_(ids[start:start + 500]))):
+                out[(entity, row.id)] = row
+    return out
 
 
 def _queue_scope_changed(session, scope: Scope, member: m.QueueMember, rows: list, evict: list, sent: set) -> None:
