@@ -12,7 +12,7 @@ import logging
 import time
 from http import HTTPStatus
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,9 +23,10 @@ from pydantic import BaseModel, Field
 from caseterm.errors import CasetermError, Conflict, NotFound, PermissionDenied, ValidationError
 from caseterm.server.auth import agent_of
 from caseterm.server.db import ServerDatabase
+from caseterm.store.models import SYNCED_TABLES
 
 MAX_BODY = 8 * 1024 * 1024  # a push of 10,000 ops fits; more is split by the client
-MAX_OPS = 10_000
+MAX_OPS = 2_000  # ops per push: each is its own transaction; the client sends 500 at a time
 PROBLEM = "application/problem+json"
 access_log = logging.getLogger("caseterm.server.access")
 log = logging.getLogger("caseterm.server")
@@ -45,11 +46,14 @@ class RegisterOut(BaseModel):
     role: str
 
 
+SyncedTable = Literal[tuple(m.__tablename__ for m in SYNCED_TABLES)]  # the tables that sync
+
+
 class PushOp(BaseModel):
     op_id: uuid.UUID
-    entity: str = Field(max_length=40)
+    entity: SyncedTable
     row_id: uuid.UUID
-    kind: str = Field(max_length=16)
+    kind: Literal["create", "update", "append"]
     action: str = Field(default="sync", max_length=40)
     actor_id: uuid.UUID | None = None
     base: dict[str, Any] | None = None

@@ -31,7 +31,7 @@ waits on the network.
 
 Tuning (environment; each also a keyword of :func:`sync` / :class:`Connection`):
 
-- ``CASETERM_SYNC_PUSH_BATCH`` ops per push request (default 500; the server takes 10,000);
+- ``CASETERM_SYNC_PUSH_BATCH`` ops per push request (default 500; the server takes 2,000);
 - ``CASETERM_SYNC_PULL_PAGE`` rows per pull page (default 1000; the server serves 5,000);
 - ``CASETERM_SYNC_TIMEOUT`` seconds to wait for an answer (default 10);
 - ``CASETERM_SYNC_ATTEMPTS`` tries per request (default 4);
@@ -69,7 +69,7 @@ PULL_PAGE = 1000
 TIMEOUT = 10.0  # seconds to wait for an answer (connecting: at most 5)
 ATTEMPTS = 4
 BACKOFF = 0.5  # seconds before the first retry; doubling after each
-MAX_PUSH_BATCH = 10_000  # what the server accepts in one push
+MAX_PUSH_BATCH = 2_000  # what the server accepts in one push (server/app.py MAX_OPS)
 MAX_PULL_PAGE = 5_000  # what the server serves in one page
 
 
