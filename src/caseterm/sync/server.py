@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from caseterm.domain.enums import CaseState, StatusReason
@@ -127,6 +128,9 @@ def apply_op(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, op: dict[st
             result = OpResult(str(op_id), "rejected", reason=exc.reason)
         except CasetermError as exc:
             result = OpResult(str(op_id), "rejected", reason=str(exc))
+        except IntegrityError as exc:  # a row missing a required value, or colliding with another
+            why = str(exc.orig).splitlines()[0] if exc.orig is not None else "it breaks a rule of the store"
+            result = OpResult(str(op_id), "rejected", reason=f"the server's store refused the row: {why}")
         answer = result.to_dict()
         uow.session.add(m.ServerAppliedOp(op_id=op_id, device_id=device_id, result=answer, applied_at=uow.now()))
     return answer
