@@ -6,15 +6,12 @@ one shows (logs, the database file, sizes on the wire, clients syncing)."""
 
 from __future__ import annotations
 
-import os
-import time
-import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from pg_support import fresh_pg_database
 from server_support import start_server
 
-PG_ENV = "CASETERM_TEST_PG_URL"  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 OPS = """
 categories = ["Billing", "Networking"]
@@ -62,24 +59,9 @@ class Api:
 
 @pytest.fixture
 def pg_database():
-    """A new, empty PostgreSQL database of this test's own (dropped after it), or a skip."""
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"{PG_ENV} is not set (a PostgreSQL URL, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.pool import NullPool
-
-    engine = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"caseterm_t_{int(time.time())}_{uuid.uuid4().hex[:10]}"  # the prefix tests/sync cleans up after
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    """A new PostgreSQL database of this test's own (tests/support/pg_support.py)."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
