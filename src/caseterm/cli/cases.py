@@ -183,7 +183,7 @@ def suggest(
 ) -> None:
     """Suggest knowledge articles and similar resolved cases (with their resolutions) for a
     case, from its title, description and latest customer message."""
-    from caseterm.cli.kb import index_progress
+    from caseterm.cli.output import progress_bar
     from caseterm.errors import ValidationError
     from caseterm.search import suggest as suggestions
 
@@ -191,7 +191,7 @@ def suggest(
         if not 0 <= value <= suggestions.MAX_SUGGESTIONS:
             raise ValidationError(flag, f"must be from 0 to {suggestions.MAX_SUGGESTIONS}")
     context.read_conn()  # the store exists and is current
-    with index_progress("Building the search index") as progress:
+    with progress_bar("Building the search index", threshold=500) as progress:
         result = suggestions.for_case(context.settings().db, number, articles=articles, cases=cases,
                                       progress=progress)
     if as_json:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from caseterm.cli import context
-from caseterm.cli.output import print_article_hit, print_json, when
+from caseterm.cli.output import print_article_hit, print_json, progress_bar, when
 
 app = typer.Typer(help="Knowledge-base articles: import, export, list, show, search, reindex.", no_args_is_help=True,
                   rich_markup_mode=None)
@@ -153,42 +152,6 @@ def expire(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 # --- search -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def index_progress(label: str, threshold: int = 500):
-    """``with index_progress(label) as progress:`` a ``progress(done, total)`` callback for
-    kb_index that shows a rich bar on stderr once a rebuild of at least ``threshold``
-    articles starts; the bar goes when the block ends."""
-    progress = _index_progress(label, threshold)
-    try:
-        yield progress
-    finally:
-        progress.stop()
-
-
-def _index_progress(label: str, threshold: int = 500):
-    """The callback of :func:`index_progress`, with a ``stop()`` to call after."""
-    state: dict = {}
-
-    def progress(done: int, total: int) -> None:
-        if total < threshold:
-            return
-        if "bar" not in state:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                           console=context.err_console(), transient=True)
-            bar.start()
-            state["bar"], state["task"] = bar, bar.add_task(label, total=total)
-        state["bar"].update(state["task"], completed=done, total=total)
-
-    def stop() -> None:
-        if "bar" in state:
-            state.pop("bar").stop()
-
-    progress.stop = stop  # type: ignore[attr-defined]
-    return progress
-
-
 def _check_filters(conn, product: Optional[str], category: Optional[str]) -> None:
     from caseterm.errors import ValidationError
 
@@ -226,7 +189,7 @@ def search(
     conn = context.read_conn()
     _expire_due(conn)
     _check_filters(conn, product, category)
-    with index_progress("Building the search index") as progress:
+    with progress_bar("Building the search index", threshold=500) as progress:
         result = kb_index.search(context.settings().db, query, product=product, category=category, limit=limit,
                                  progress=progress)
     if as_json:
@@ -255,7 +218,7 @@ def reindex(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     context.read_conn()  # the store exists and is current
     db = context.settings().db
     started = time.perf_counter()
-    with index_progress("Indexing articles") as progress:
+    with progress_bar("Indexing articles", threshold=500) as progress:
         count = kb_index.rebuild(db, progress=progress)
     seconds = time.perf_counter() - started
     path = kb_index.index_path(db)

@@ -62,16 +62,13 @@ def apply(
 
 def _recompute(store, as_json: bool = False):
     """Open cases' SLA deadlines by the calendars and policies now in force, with a progress bar."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
+    from caseterm.cli.output import progress_bar
     from caseterm.services.sla_recompute import recompute
 
     if as_json:
         return recompute(store)
-    with Progress(TextColumn("recomputing SLA deadlines"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=context.err_console(), transient=True) as bar:
-        task = bar.add_task("sla", total=None)
-        done = recompute(store, progress=lambda n, total: bar.update(task, completed=n, total=total))
+    with progress_bar("recomputing SLA deadlines") as progress:
+        done = recompute(store, progress=progress)
     context.console().print(
         f"SLA deadlines recomputed: {done.changed:,} of {done.examined:,} open case(s) with an SLA changed"
         + (f", {done.cleared_warning:,} no longer at risk" if done.cleared_warning else "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import json
 import sys
 from typing import Any
@@ -130,3 +132,31 @@ def print_article_hit(console, hit, indent: str = "") -> None:
     for i, part in enumerate(re.split(marked, hit.snippet)):
         snippet.append(part, style="bold yellow" if i % 2 else None)
     console.print(snippet)
+
+
+@contextmanager
+def progress_bar(label: str, threshold: int = 0):
+    """``with progress_bar(label) as progress:`` a ``progress(done, total)`` callback that
+    shows a rich bar on stderr once work of at least ``threshold`` items starts (a small
+    rebuild of the search index stays quiet); the bar goes when the block ends."""
+    state: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if total < threshold:
+            return
+        if "bar" not in state:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from caseterm.cli import context
+
+            bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           console=context.err_console(), transient=True)
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task(label, total=total)
+        state["bar"].update(state["task"], completed=done, total=total)
+
+    try:
+        yield progress
+    finally:
+        if "bar" in state:
+            state.pop("bar").stop()
