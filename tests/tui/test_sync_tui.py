@@ -93,3 +93,9 @@ async def test_a_store_without_a_server_says_so_and_f9_explains(tmp_path):
         assert "offline (no server)" in status(app)
         await pilot.press("f9")
         await settle(pilot, lambda: any(n.title == "No server" for n in app._notifications))
+        await pilot.press("f8")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "SyncProblemsScreen")
+        box = app.screen.query_one("#problems")
+        await settle(pilot, lambda: box.option_count == 1)
+        assert str(box.get_option_at_index(0).prompt) == ("Nothing to decide: this store does not sync with a server "
+                                                          "(caseterm login URL --token TOKEN).")

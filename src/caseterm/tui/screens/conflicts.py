@@ -61,14 +61,17 @@ class SyncProblemsScreen(Screen):
     def _load(self) -> None:
         found = self.gateway.conflicts()
         rejected = self.gateway.rejected()
-        self.app.call_from_thread(self._show, found, rejected)
+        synced = bool(self.gateway.sync_state()["server"])
+        self.app.call_from_thread(self._show, found, rejected, synced)
 
-    def _show(self, found, rejected) -> None:
+    def _show(self, found, rejected, synced: bool = True) -> None:
         box = self.query_one("#problems", OptionList)
         box.clear_options()
         self.items = {}
         if not found and not rejected:
-            box.add_option(Option("Nothing to decide: every change of yours reached the server.", disabled=True))
+            box.add_option(Option("Nothing to decide: every change of yours reached the server." if synced else
+                                  "Nothing to decide: this store does not sync with a server "
+                                  "(caseterm login URL --token TOKEN).", disabled=True))
             return
         for view in found:
             for name, values in view.fields.items():
