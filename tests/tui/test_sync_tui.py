@@ -99,3 +99,30 @@ async def test_a_store_without_a_server_says_so_and_f9_explains(tmp_path):
         await settle(pilot, lambda: box.option_count == 1)
         assert str(box.get_option_at_index(0).prompt) == ("Nothing to decide: this store does not sync with a server "
                                                           "(caseterm login URL --token TOKEN).")
+
+
+async def test_f8_shows_a_rejected_change_with_its_reason_and_d_clears_it(tmp_path):
+    import uuid
+
+    from caseterm.store.models import OutboxOp
+    from caseterm.store.uow import LocalStore
+    from tui_support import rows
+
+    store = LocalStore.open(tmp_path / "refused.sqlite")
+    with store.uow() as uow:  # as a push leaves it: the server's answer kept on the op
+        uow.session.add(OutboxOp(entity="cases", row_id=uuid.uuid4(), kind="update", action="update_case",
+                                 data={"priority": 1}, created_at=uow.now(), state="rejected",
+                                 result={"status": "rejected", "reason": "that case is not among yours"}))
+    store.close()
+    app = make_app(tmp_path / "refused.sqlite", login="admin")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen" and app.screen.sync_info)
+        assert "1 rejected (F8)" in status(app)
+        await pilot.press("f8")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "SyncProblemsScreen")
+        box = app.screen.query_one("#problems")
+        await settle(pilot, lambda: box.option_count and "rejected" in str(box.get_option_at_index(0).prompt))
+        assert str(box.get_option_at_index(0).prompt) == "rejected  cases  update case: that case is not among yours"
+        await pilot.press("d")
+        await settle(pilot, lambda: "Nothing to decide" in str(box.get_option_at_index(0).prompt))
+    assert rows(tmp_path / "refused.sqlite", "SELECT state FROM outbox") == [("dismissed",)]

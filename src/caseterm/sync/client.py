@@ -618,6 +618,20 @@ def resolve_conflict(store: LocalStore, op_id: str, keep: str, edited: dict[str,
         return f"{'your' if keep == 'mine' else 'the edited'} values go to the server with the next sync"
 
 
+def dismiss_rejected(store: LocalStore, op_id: str) -> None:
+    """The person has read why the server refused a change: it leaves the list (kept in
+    the outbox as ``dismissed``)."""
+    try:
+        ident = uuid.UUID(op_id)
+    except ValueError:
+        raise ValidationError("op", f"'{op_id}' is not an op id") from None
+    with store.uow() as uow:
+        op = uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.op_id == ident)).first()
+        if op is not None and op.state == "rejected":
+            op.state = "dismissed"
+            uow.session.add(op)
+
+
 def status(store: LocalStore) -> dict[str, Any]:
     with store.uow() as uow:
         state = uow.session.get(m.SyncState, 1)
@@ -628,5 +642,5 @@ def status(store: LocalStore) -> dict[str, Any]:
                 "conflicts": counts.get("conflict", 0), "rejected": counts.get("rejected", 0)}
 
 
-__all__ = ["Connection", "ConflictView", "SyncError", "SyncReport", "apply_page", "conflicts", "login",
+__all__ = ["Connection", "ConflictView", "SyncError", "SyncReport", "apply_page", "conflicts", "dismiss_rejected", "login",
            "resolve_conflict", "status", "sync", "token_for"]

@@ -241,14 +241,9 @@ class Gateway:
         return client.resolve_conflict(self.store(), op_id, keep, edited)
 
     def dismiss_rejected(self, op_id: str) -> None:
-        """The person has read why the server refused a change: it leaves the list."""
-        import uuid
+        from caseterm.sync import client
 
-        with self.store().uow() as uow:
-            from sqlalchemy import text
-
-            uow.session.execute(text("UPDATE outbox SET state = 'dismissed' WHERE op_id = :op AND state = 'rejected'"),
-                                {"op": uuid.UUID(op_id).hex})
+        client.dismiss_rejected(self.store(), op_id)
 
     # --- writes -----------------------------------------------------------------------------
 
