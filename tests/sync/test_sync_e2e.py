@@ -8,7 +8,7 @@ import uuid
 
 import httpx
 import pytest
-from server_support import case_picture, client_store
+from server_support import case_picture, client_store, on_server
 from sqlmodel import func, select
 
 from caseterm.services import cases, customers
@@ -130,6 +130,39 @@ def test_a_push_whose_answer_was_lost_applies_nothing_twice(server, desk):
                 m.Activity.case_id == row.id)).one() == 2
     finally:
         db.close()
+
+
+def test_a_row_the_store_refuses_is_rejected_alone_and_the_rest_of_its_batch_is_applied(server, desk):
+    """A batch is applied in one transaction; an op the database itself refuses (here a
+    second case under a number already taken) must not take the others down with it."""
+    jdoe, _ = desk
+    with jdoe.uow() as uow:
+        me = agent_by_login(uow, "jdoe")
+        ada = customers.create_customer(uow, me, name="Ada Lovelace", email="ada@example.org")
+        case = cases.create_case(uow, me, customer=ada, title="Kettle", queue=queue_by_name(uow, "Returns"))
+        cases.add_activity(uow, me, case, kind="note", body="Photo received")
+        device_id = str(uow.session.get(m.SyncState, 1).device_id)
+        ops = [{"op_id": str(op.op_id), "entity": op.entity, "row_id": str(op.row_id), "kind": op.kind,
+                "action": op.action, "actor_id": str(op.actor_id), "base": op.base, "data": op.data}
+               for op in uow.session.exec(select(m.OutboxOp).order_by(m.OutboxOp.seq))]
+    twin_id = str(uuid.uuid4())
+    twin = next(op for op in ops if op["entity"] == "cases")
+    twin = {**twin, "op_id": str(uuid.uuid4()), "row_id": twin_id, "data": {**twin["data"], "id": twin_id}}
+    ops.insert(len(ops) - 1, twin)  # before the note: the ops after the refused one still go in
+    url, token = client.token_for(device_id)
+    http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+    first = http.post("/api/v1/sync/push", json={"device_id": device_id, "ops": ops}).json()["results"]
+    statuses = [r["status"] for r in first]
+    assert statuses == ["applied"] * (len(ops) - 2) + ["rejected", "applied"]
+    assert first[-2]["reason"].startswith("the server's store refused the row")
+    assert http.post("/api/v1/sync/push", json={"device_id": device_id, "ops": ops}).json()["results"] == first
+    with on_server(server) as session:
+        assert session.exec(select(func.count()).select_from(m.Case).where(m.Case.number == case.number)).one() == 1
+        assert session.get(m.Case, uuid.UUID(twin_id)) is None
+        assert [a.body for a in session.exec(select(m.Activity).where(m.Activity.case_id == case.id)
+                                             .order_by(m.Activity.created_at)) if a.kind == "note"] == ["Photo received"]
+        assert session.exec(select(func.count()).select_from(m.ServerChange).where(
+            m.ServerChange.row_id == uuid.UUID(twin_id))).one() == 0  # nothing of it in the change log either
 
 
 def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(server):

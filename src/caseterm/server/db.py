@@ -12,7 +12,6 @@ make the admin agent (``store.migrate.lock_for_setup``).
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from caseterm.clock import Clock, default_clock
-from caseterm.errors import PermissionDenied
 from caseterm.store.uow import StoreSettings
 
 ENV = "CASETERM_SERVER_DATABASE_URL"
@@ -83,19 +81,6 @@ class ServerDatabase:
             lock_for_setup(uow.session.connection())  # server processes starting at once make one admin
             if uow.session.exec(select(Agent).where(Agent.login == "admin")).first() is None:
                 uow.create(Agent(login="admin", display_name="Administrator", role="admin"), None, "bootstrap")
-
-    def check_device(self, device_id: uuid.UUID, agent) -> None:
-        """Pushes come from a registered store of the token's agent."""
-        from caseterm.store.models import ServerDevice
-
-        with self.uow() as uow:
-            device = uow.session.get(ServerDevice, device_id)
-            if device is None:
-                raise PermissionDenied("this store is not registered; run 'caseterm login URL --token TOKEN'")
-            if device.agent_id != agent.id:
-                raise PermissionDenied("this store is registered to another agent")
-            device.last_seen_at = uow.now()
-            uow.session.add(device)
 
     def close(self) -> None:
         self.engine.dispose()

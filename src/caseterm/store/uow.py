@@ -50,6 +50,10 @@ class StoreSettings:
 
 
 class UnitOfWork:
+    # True: writes wait for the commit (or the next query) to reach the database, so they
+    # go together; a batch of server-side writes sets it (sync.server.apply_push)
+    defer_flush = False
+
     def __init__(self, engine: Engine, clock: Clock, settings: StoreSettings, path: Path | None = None) -> None:
         self.engine = engine
         self.path = path  # the store file, for things kept beside it (search indexes)
@@ -110,8 +114,9 @@ class UnitOfWork:
         row.created_at = row.created_at or now
         row.updated_at = now
         self.session.add(row)
-        self.session.flush()
-        data = {k: v for k, v in row_to_wire(row).items() if k not in _NOT_IN_OPS}
+        if not self.defer_flush:
+            self.session.flush()
+        data = self._op_data(row)
         self._record(row, OpKind.CREATE, action, actor_id, data=data)
         return row
 
@@ -121,8 +126,9 @@ class UnitOfWork:
         row.created_at = row.created_at or now
         row.updated_at = now
         self.session.add(row)
-        self.session.flush()
-        data = {k: v for k, v in row_to_wire(row).items() if k not in _NOT_IN_OPS}
+        if not self.defer_flush:
+            self.session.flush()
+        data = self._op_data(row)
         self._record(row, OpKind.APPEND, action, actor_id, data=data)
         return row
 
@@ -137,7 +143,8 @@ class UnitOfWork:
         if changed:
             row.updated_at = self.now()
             self.session.add(row)
-            self.session.flush()
+            if not self.defer_flush:
+                self.session.flush()
             self._record(
                 row,
                 OpKind.UPDATE,
@@ -147,6 +154,10 @@ class UnitOfWork:
                 data={k: to_wire(new) for k, (_, new) in changed.items()},
             )
         return changed
+
+    def _op_data(self, row: SyncedRow) -> dict[str, Any]:
+        """A new row's values as its op carries them."""
+        return {k: v for k, v in row_to_wire(row).items() if k not in _NOT_IN_OPS}
 
     def _record(self, row: SyncedRow, kind: OpKind, action: str, actor_id, *, data: dict, base: dict | None = None):
         if row.__tablename__ in OPS_TABLES:

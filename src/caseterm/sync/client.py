@@ -301,48 +301,85 @@ def sync(store: LocalStore, *, progress: Progress | None = None, transport=None,
     return report
 
 
+@dataclass
+class _Batch:
+    ops: list[dict[str, Any]]  # as sent
+    seqs: dict[str, int]  # op id -> outbox seq
+
+
+def _read_batch(store: LocalStore, after: int, size: int) -> _Batch:
+    with store.uow() as uow:  # no transaction is held while the network works
+        batch = uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.state == "pending", m.OutboxOp.seq > after)
+                                 .order_by(m.OutboxOp.seq).limit(size)).all()
+        return _Batch([{"op_id": str(op.op_id), "entity": op.entity, "row_id": str(op.row_id), "kind": op.kind,
+                        "action": op.action, "actor_id": str(op.actor_id) if op.actor_id else None, "base": op.base,
+                        "data": op.data, "version": op.version} for op in batch],
+                      {str(op.op_id): op.seq for op in batch})
+
+
+def _check_answer(batch: _Batch, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    results = answer.get("results")
+    if not isinstance(results, list) or any(not isinstance(r, dict) or r.get("op_id") not in batch.seqs
+                                            or r.get("status") not in _COUNTERS for r in results):
+        raise SyncError("the server's answer to the push does not match what was sent; your changes are kept "
+                        "and go with the next sync")
+    return results
+
+
+def _write_answers(store: LocalStore, batch: _Batch, results: list[dict[str, Any]], report: SyncReport) -> None:
+    with store.uow() as uow:
+        # the batch's ops in one query (not one per answer), written back together at commit
+        mine = {op.seq: op for op in uow.session.exec(select(m.OutboxOp).where(
+            m.OutboxOp.seq.in_(list(batch.seqs.values()))))}
+        for result in results:
+            op = mine[batch.seqs[result["op_id"]]]
+            op.state = result["status"]
+            op.attempts += 1
+            op.result = {k: v for k, v in result.items() if k != "op_id"}
+            uow.session.add(op)
+            if op.state == "conflict":
+                _take_theirs(uow.session, op)
+            counter = _COUNTERS[result["status"]]
+            setattr(report, counter, getattr(report, counter) + 1)
+        state = uow.session.get(m.SyncState, 1)
+        state.last_push_at = uow.now()
+        uow.session.add(state)
+
+
 def push(store: LocalStore, conn: Connection, device_id: str, report: SyncReport,
          progress: Progress | None = None) -> None:
+    """Send the pending ops in order, a batch per request, one request at a time (the
+    server applies a device's ops in the order they were made). While a batch is on its
+    way, this store writes the answers to the one before and reads the next: the two
+    sides work at once instead of taking turns. A failure stops it with every answer
+    received so far written."""
+    from concurrent.futures import ThreadPoolExecutor
+
     with store.uow() as uow:
         total = uow.session.exec(select(func.count()).select_from(m.OutboxOp).where(m.OutboxOp.state == "pending")).one()
-    done = 0
-    after = 0
     size = push_batch()
-    while True:
-        with store.uow() as uow:  # read a batch; no transaction is held while the network works
-            batch = uow.session.exec(select(m.OutboxOp).where(m.OutboxOp.state == "pending", m.OutboxOp.seq > after)
-                                     .order_by(m.OutboxOp.seq).limit(size)).all()
-            ops = [{"op_id": str(op.op_id), "entity": op.entity, "row_id": str(op.row_id), "kind": op.kind,
-                    "action": op.action, "actor_id": str(op.actor_id) if op.actor_id else None, "base": op.base,
-                    "data": op.data, "version": op.version} for op in batch]
-            seqs = {str(op.op_id): op.seq for op in batch}
-        if not ops:
-            break
-        answer = conn.call("POST", "/api/v1/sync/push", json={"device_id": device_id, "ops": ops})
-        results = answer.get("results")
-        if not isinstance(results, list) or any(not isinstance(r, dict) or r.get("op_id") not in seqs
-                                                or r.get("status") not in _COUNTERS for r in results):
-            raise SyncError("the server's answer to the push does not match what was sent; your changes are kept "
-                            "and go with the next sync")
-        with store.uow() as uow:
-            for result in results:
-                op = uow.session.get(m.OutboxOp, seqs[result["op_id"]])
-                op.state = result["status"]
-                op.attempts += 1
-                op.result = {k: v for k, v in result.items() if k != "op_id"}
-                uow.session.add(op)
-                if op.state == "conflict":
-                    _take_theirs(uow.session, op)
-                counter = _COUNTERS[result["status"]]
-                setattr(report, counter, getattr(report, counter) + 1)
-            state = uow.session.get(m.SyncState, 1)
-            state.last_push_at = uow.now()
-            uow.session.add(state)
-        done += len(ops)
-        report.pushed += len(ops)
-        after = max(seqs.values())
-        if progress:
-            progress("push", done, total)
+    done = 0
+    batch = _read_batch(store, 0, size)
+    answered: tuple[_Batch, list[dict[str, Any]]] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="caseterm-push") as network:
+        while batch.ops:
+            sending = network.submit(conn.call, "POST", "/api/v1/sync/push",
+                                     json={"device_id": device_id, "ops": batch.ops})
+            try:
+                if answered is not None:
+                    _write_answers(store, *answered, report)
+                    answered = None
+                following = _read_batch(store, max(batch.seqs.values()), size)
+            finally:
+                answer = sending.result()  # raises what the request raised (the answers before it are written)
+            answered = (batch, _check_answer(batch, answer))
+            done += len(batch.ops)
+            report.pushed += len(batch.ops)
+            if progress:
+                progress("push", done, total)
+            batch = following
+    if answered is not None:
+        _write_answers(store, *answered, report)
 
 
 def _take_theirs(session, op: m.OutboxOp) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session, select
@@ -40,14 +41,20 @@ class Scope:
     agent_id: uuid.UUID
     role: str
     queue_ids: frozenset[uuid.UUID] = frozenset()
+    # how a row is found by id (``session.get`` unless the caller keeps rows of its own:
+    # a pushed batch's rows, not yet flushed)
+    lookup: Callable[[type, uuid.UUID], Any] | None = None
     _cases: dict[uuid.UUID, bool] = field(default_factory=dict)
     _tech_customers: set[uuid.UUID] | None = None
 
     @classmethod
-    def of(cls, session: Session, agent: m.Agent) -> Scope:
+    def of(cls, session: Session, agent: m.Agent, lookup: Callable[[type, uuid.UUID], Any] | None = None) -> Scope:
         queues = frozenset(session.exec(select(m.QueueMember.queue_id).where(
             m.QueueMember.agent_id == agent.id, m.QueueMember.deleted == False)).all())  # noqa: E712
-        return cls(session, agent.id, agent.role, queues)
+        return cls(session, agent.id, agent.role, queues, lookup)
+
+    def _get(self, model, row_id: uuid.UUID):
+        return self.lookup(model, row_id) if self.lookup is not None else self.session.get(model, row_id)
 
     @property
     def sees_everything(self) -> bool:
@@ -71,7 +78,7 @@ class Scope:
         if case_id is None:
             return False
         if case_id not in self._cases:
-            self._cases[case_id] = self.case_visible(self.session.get(m.Case, case_id))
+            self._cases[case_id] = self.case_visible(self._get(m.Case, case_id))
         return self._cases[case_id]
 
     def forget(self, case_id: uuid.UUID) -> None:
@@ -108,7 +115,7 @@ class Scope:
         if entity == "customers":
             return row.id
         if entity == "sales_order_lines":
-            order = self.session.get(m.SalesOrder, row.order_id) if hasattr(row, "order_id") else None
+            order = self._get(m.SalesOrder, row.order_id) if hasattr(row, "order_id") else None
             return order.customer_id if order else None
         return getattr(row, "customer_id", None)
 

@@ -1,24 +1,28 @@
 """The server's side of sync (DESIGN.md section 4): apply pushed ops, serve pulls.
 
 **The change log.** On the server every write goes through :class:`ServerUnitOfWork`:
-instead of an outbox op it bumps the row's ``version`` and appends a
-``server_changes`` row whose ``seq`` numbers the change. Pull serves rows by that
+instead of an outbox op it bumps the row's ``version`` and logs a ``server_changes``
+row whose ``seq`` numbers the change (a transaction's log rows go in one insert just
+before it commits, in the order the changes were made). Pull serves rows by that
 sequence. On PostgreSQL, where several server processes write at once, a transaction
 takes an advisory lock before its first change-log row and holds it to commit, so
 sequence numbers are handed out in commit order: a reader that has seen ``seq`` N can
 never later find a committed change below N (the late-commit hole). SQLite writers are
 serialised by ``BEGIN IMMEDIATE`` already.
 
-**Push.** Ops are applied in order, each in its own transaction, idempotently: the
+**Push.** A batch of ops is applied in order, in one transaction, idempotently: the
 answer to an op id is stored with it (``server_applied_ops``) and a replay gets the
-stored answer. An op is checked before it changes anything: its table and columns
-(``sync.convert``), the caller's scope (``sync.scope``), the row's references, and for
-cases the state machine (a status must belong to its state). An update merges field by
-field: a field whose server value still equals the op's ``base`` takes the new value; a
-field someone else changed meanwhile is a **conflict** (the server's value stands, both
-are reported for a person to decide); a field that already holds the new value is left.
-Creates and appends of a row the server already has are answered as applied (a client
-that lost the answer sends them again).
+stored answer. The rows a batch reads are read up front (a few queries per table, not a
+few per op) and its writes reach the database together at the end; an op the database
+itself refuses at that point has the batch applied again op by op, each in a savepoint,
+so that only that op is rejected (``apply_push``). An op is checked before it changes
+anything: its table and columns (``sync.convert``), the caller's scope
+(``sync.scope``), the row's references, and for cases the state machine (a status must
+belong to its state). An update merges field by field: a field whose server value still
+equals the op's ``base`` takes the new value; a field someone else changed meanwhile is
+a **conflict** (the server's value stands, both are reported for a person to decide); a
+field that already holds the new value is left. Creates and appends of a row the server
+already has are answered as applied (a client that lost the answer sends them again).
 
 **Pull.** Rows changed after the caller's cursor, in sequence order, each as it is now
 (a tombstone is a row with ``deleted``), filtered by the caller's scope. A case that
@@ -34,12 +38,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from caseterm.domain.enums import CaseState, StatusReason
-from caseterm.errors import CasetermError, ValidationError
+from caseterm.errors import CasetermError, PermissionDenied, ValidationError
 from caseterm.store import models as m
 from caseterm.store.uow import OPS_TABLES, UnitOfWork, bump_ops_generation
 from caseterm.store.wire import row_to_wire, to_wire
@@ -61,22 +65,44 @@ class ServerUnitOfWork(UnitOfWork):
 
     _locked = False
 
+    def __enter__(self) -> ServerUnitOfWork:
+        self.change_log: list[dict[str, Any]] = []  # this transaction's change-log rows, written at commit
+        super().__enter__()
+        return self
+
     @property
     def device_code(self) -> str:
         return SERVER_DEVICE_CODE
 
-    def _record(self, row: m.SyncedRow, kind, action: str, actor_id, *, data: dict, base: dict | None = None):
+    def lock_changes(self) -> None:
+        """PostgreSQL: take the change-log lock now (held to commit). A transaction takes it
+        at its first write anyway; one that reads what it will change takes it first, so
+        that what it reads is what the last writer committed."""
         if not self._locked and self.engine.dialect.name == "postgresql":
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_CHANGE_LOCK})
             self._locked = True
+
+    def _op_data(self, row: m.SyncedRow) -> dict[str, Any]:
+        return {}  # the change log names the row; pulls send the row as it is then
+
+    def _record(self, row: m.SyncedRow, kind, action: str, actor_id, *, data: dict, base: dict | None = None):
+        self.lock_changes()
         if row.__tablename__ in OPS_TABLES:
             bump_ops_generation(self.session)
         row.version = (row.version or 0) + 1
         self.session.add(row)
-        self.session.add(m.ServerChange(entity=row.__tablename__, row_id=row.id, version=row.version,
-                                        fields=",".join(sorted(base)) if base else "", changed_at=self.now()))
+        self.change_log.append({"entity": row.__tablename__, "row_id": row.id, "version": row.version,
+                                "fields": ",".join(sorted(base)) if base else "", "changed_at": self.now()})
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        log_rows, self.change_log = self.change_log, []
+        if exc_type is None and log_rows:
+            try:  # one insert for them all, in the order the changes were made (their seq order)
+                self.session.execute(insert(m.ServerChange), log_rows)
+            except BaseException as error:
+                self._locked = False
+                super().__exit__(type(error), error, error.__traceback__)
+                raise
         self._locked = False
         super().__exit__(exc_type, exc, tb)
 
@@ -109,45 +135,194 @@ class _Rejected(Exception):
         self.reason = reason
 
 
+class _Redo(Exception):
+    """The quick pass over a batch hit an op the store refused at write time: start again,
+    carefully (each op in its own savepoint)."""
+
+
+PREFETCH_CHUNK = 500  # ids per IN (...) when a batch's rows are read up front
+
+
+class _Batch:
+    """The rows one pushed batch reads, read up front in a few queries and kept here with
+    the rows the batch creates (not yet flushed, so the session could not find them
+    without flushing: a flush per op is what made pushes slow)."""
+
+    def __init__(self, session, *, keys_checked_at_commit: bool) -> None:
+        self.session = session
+        self.rows: dict[tuple[type, uuid.UUID], Any] = {}
+        self.unflushed: set[type] = set()  # tables with writes not yet sent to the database
+        self.keys_checked_at_commit = keys_checked_at_commit
+
+    def before_write(self, model) -> None:
+        """Send the writes so far when this row may refer to one of them, unless foreign
+        keys are checked at commit: the session's flush orders its inserts by table only
+        along relationships, which caseterm's models do not declare, so a timeline entry
+        could reach the database before its case."""
+        if self.keys_checked_at_commit:
+            return
+        if self.unflushed & _targets(model):
+            self.session.flush()
+            self.unflushed.clear()
+        self.unflushed.add(model)
+
+    def get(self, model, row_id: uuid.UUID | None):
+        if row_id is None:
+            return None
+        key = (model, row_id)
+        if key not in self.rows:
+            self.rows[key] = self.session.get(model, row_id)
+        return self.rows[key]
+
+    def add(self, row) -> None:
+        self.rows[(type(row), row.id)] = row
+
+    def prefetch(self, ops: list[dict[str, Any]]) -> None:
+        """Each op's row and every row its values refer to, one query per table and chunk."""
+        wanted: dict[type, set[uuid.UUID]] = {}
+        for op in ops:
+            model = ENTITIES.get(op.get("entity"))
+            if model is None:
+                continue
+            try:
+                wanted.setdefault(model, set()).add(uuid.UUID(str(op["row_id"])))
+                data = op.get("data") or {}
+                for column in model.__table__.columns:
+                    if column.foreign_keys and data.get(column.name):
+                        target = ENTITIES[next(iter(column.foreign_keys)).column.table.name]
+                        wanted.setdefault(target, set()).add(uuid.UUID(str(data[column.name])))
+            except (KeyError, ValueError, TypeError, AttributeError):
+                continue  # a malformed op: its own checks reject it in a moment
+        for model, ids in wanted.items():
+            ids = sorted(ids)
+            for start in range(0, len(ids), PREFETCH_CHUNK):
+                chunk = ids[start:start + PREFETCH_CHUNK]
+                found = {row.id: row for row in self.session.exec(select(model).where(model.id.in_(chunk)))}
+                for row_id in chunk:
+                    self.rows[(model, row_id)] = found.get(row_id)
+
+    def forget_added(self, keys: list[tuple[type, uuid.UUID]]) -> None:
+        for key in keys:
+            self.rows.pop(key, None)
+
+
+_TARGETS: dict[type, frozenset[type]] = {}
+
+
+def _targets(model) -> frozenset[type]:
+    """The tables ``model``'s foreign keys point to, itself excepted (a table's own rows go
+    in the order they were added)."""
+    if model not in _TARGETS:
+        _TARGETS[model] = frozenset(ENTITIES[next(iter(column.foreign_keys)).column.table.name]
+                                    for column in model.__table__.columns if column.foreign_keys
+                                    if next(iter(column.foreign_keys)).column.table.name in ENTITIES) - {model}
+    return _TARGETS[model]
+
+
 def apply_push(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, ops: list[dict[str, Any]]) -> list[dict]:
-    """Apply ``ops`` (in order) for the agent; one transaction per op; the answers."""
-    return [apply_op(uow_factory, agent_id, device_id, op) for op in ops]
+    """Apply ``ops`` (in order) for the agent, all in one transaction; the answers.
+
+    The quick pass applies them one after another and writes everything at the end (one
+    flush: the inserts go together). An op the store refuses only when written (a
+    duplicate, a missing required value) would take the whole batch down with it, so then
+    the batch is applied again, each op in a savepoint of its own: that op is rejected
+    and the others stand. Either way the batch commits or rolls back as one, with the
+    stored answers (``server_applied_ops``) that make a replay apply nothing twice."""
+    try:
+        return _push(uow_factory, agent_id, device_id, ops, careful=False)
+    except _Redo:
+        return _push(uow_factory, agent_id, device_id, ops, careful=True)
 
 
-def apply_op(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, op: dict[str, Any]) -> dict:
-    op_id = uuid.UUID(str(op["op_id"]))
-    with uow_factory() as uow:
-        stored = uow.session.get(m.ServerAppliedOp, op_id)
-        if stored is not None:
-            return stored.result  # a replay: the same answer, nothing applied twice
-        agent = uow.session.get(m.Agent, agent_id)
-        try:
-            with uow.session.begin_nested():
-                result = _apply(uow, Scope.of(uow.session, agent), agent, op, str(op_id))
-        except _Rejected as exc:
-            result = OpResult(str(op_id), "rejected", reason=exc.reason)
-        except CasetermError as exc:
-            result = OpResult(str(op_id), "rejected", reason=str(exc))
-        except IntegrityError as exc:  # a row missing a required value, or colliding with another
-            why = str(exc.orig).splitlines()[0] if exc.orig is not None else "it breaks a rule of the store"
-            result = OpResult(str(op_id), "rejected", reason=f"the server's store refused the row: {why}")
-        answer = result.to_dict()
-        uow.session.add(m.ServerAppliedOp(op_id=op_id, device_id=device_id, result=answer, applied_at=uow.now()))
-    return answer
+def _push(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, ops: list[dict[str, Any]], *,
+          careful: bool) -> list[dict]:
+    try:
+        with uow_factory() as uow:
+            uow.defer_flush = True
+            uow.lock_changes()  # PostgreSQL: one batch at a time, reading what the last one committed
+            _check_device(uow, device_id, agent_id)
+            op_ids = [uuid.UUID(str(op["op_id"])) for op in ops]
+            answers: dict[uuid.UUID, dict] = {}
+            for start in range(0, len(op_ids), PREFETCH_CHUNK):
+                for stored in uow.session.exec(select(m.ServerAppliedOp).where(
+                        m.ServerAppliedOp.op_id.in_(op_ids[start:start + PREFETCH_CHUNK]))):
+                    answers[stored.op_id] = stored.result  # a replay: the same answer, nothing applied twice
+            agent = uow.session.get(m.Agent, agent_id)
+            deferred = not careful and uow.engine.dialect.name == "sqlite"
+            if deferred:  # until this transaction commits (SQLite switches it off then)
+                uow.session.execute(text("PRAGMA defer_foreign_keys = ON"))
+            batch = _Batch(uow.session, keys_checked_at_commit=deferred)
+            batch.prefetch([op for op, op_id in zip(ops, op_ids) if op_id not in answers])
+            scope = Scope.of(uow.session, agent, lookup=batch.get)
+            now, stored = uow.now(), []
+            for op, op_id in zip(ops, op_ids):
+                if op_id in answers:
+                    continue
+                result = (_apply_carefully if careful else _apply_quickly)(uow, batch, scope, agent, op, str(op_id))
+                answers[op_id] = result.to_dict()
+                stored.append({"op_id": op_id, "device_id": device_id, "result": answers[op_id], "applied_at": now})
+                if op.get("entity") == "cases":
+                    scope.forget(uuid.UUID(str(op["row_id"])))  # its owner, queue or creator may have moved
+                    scope.forget_customers()
+            if stored:
+                uow.session.execute(insert(m.ServerAppliedOp), stored)
+    except IntegrityError:
+        if careful:
+            raise
+        raise _Redo from None
+    return [answers[op_id] for op_id in op_ids]
 
 
-def _apply(uow: ServerUnitOfWork, scope: Scope, agent: m.Agent, op: dict[str, Any], op_id: str) -> OpResult:
+def _check_device(uow: UnitOfWork, device_id: uuid.UUID, agent_id: uuid.UUID) -> None:
+    """Pushes come from a registered store of the token's agent."""
+    device = uow.session.get(m.ServerDevice, device_id)
+    if device is None:
+        raise PermissionDenied("this store is not registered; run 'caseterm login URL --token TOKEN'")
+    if device.agent_id != agent_id:
+        raise PermissionDenied("this store is registered to another agent")
+    device.last_seen_at = uow.now()
+    uow.session.add(device)
+
+
+def _refusal(op_id: str, exc: Exception) -> OpResult:
+    if isinstance(exc, IntegrityError):  # a row missing a required value, or colliding with another
+        why = str(exc.orig).splitlines()[0] if exc.orig is not None else "it breaks a rule of the store"
+        return OpResult(op_id, "rejected", reason=f"the server's store refused the row: {why}")
+    return OpResult(op_id, "rejected", reason=getattr(exc, "reason", None) or str(exc))
+
+
+def _apply_quickly(uow, batch: _Batch, scope: Scope, agent: m.Agent, op: dict[str, Any], op_id: str) -> OpResult:
+    written = len(uow.change_log)
+    try:
+        return _apply(uow, batch, scope, agent, op, op_id)
+    except (_Rejected, CasetermError) as exc:
+        if len(uow.change_log) != written:
+            raise _Redo from None  # refused halfway through its writes: only a savepoint undoes those
+        return _refusal(op_id, exc)
+
+
+def _apply_carefully(uow, batch: _Batch, scope: Scope, agent: m.Agent, op: dict[str, Any], op_id: str) -> OpResult:
+    before, written = set(batch.rows), len(uow.change_log)
+    try:
+        with uow.session.begin_nested():  # leaving it flushes this op's writes: a refusal rolls back to here
+            return _apply(uow, batch, scope, agent, op, op_id)
+    except (_Rejected, CasetermError, IntegrityError) as exc:
+        batch.forget_added([key for key in batch.rows if key not in before])
+        del uow.change_log[written:]
+        return _refusal(op_id, exc)
+
+
+def _apply(uow: ServerUnitOfWork, batch: _Batch, scope: Scope, agent: m.Agent, op: dict[str, Any],
+           op_id: str) -> OpResult:
     entity, kind = op["entity"], op["kind"]
     model = model_for(entity)
     row_id = uuid.UUID(str(op["row_id"]))
     if op.get("actor_id") not in (None, str(agent.id)):
         raise _Rejected("the op was made by another agent than the token's")
     data = values_from_wire(model, op.get("data") or {})
-    # Locked until the op commits (FOR NO KEY UPDATE on PostgreSQL; SQLite's writers are
-    # serialised already): another server process merging an op into the same row waits,
-    # then merges against this one's result instead of the same stale base. NO KEY lets
-    # rows that merely refer to it (a case's timeline) be written meanwhile.
-    row = uow.session.get(model, row_id, with_for_update={"key_share": True}, populate_existing=True)
+    # Current: on PostgreSQL the batch holds the change-log lock, taken before anything was
+    # read, so no other server process writes meanwhile (SQLite's writers are serialised).
+    row = batch.get(model, row_id)
     if kind in ("create", "append"):
         if row is not None:
             return OpResult(op_id, "applied", version=row.version)  # already here (a lost answer, re-sent)
@@ -156,9 +331,11 @@ def _apply(uow: ServerUnitOfWork, scope: Scope, agent: m.Agent, op: dict[str, An
         data["id"] = row_id
         if (why := scope.write_refusal(entity, None, data)) is not None:
             raise _Rejected(why)
-        _check_references(uow, model, data)
+        _check_references(batch, model, data)
         _check_case(entity, None, data)
+        batch.before_write(model)
         created = uow.create(model(**data), agent.id, op.get("action") or "sync")
+        batch.add(created)
         return OpResult(op_id, "applied", version=created.version)
     if kind != "update":
         raise _Rejected(f"unknown op kind '{kind}'")
@@ -185,22 +362,23 @@ def _apply(uow: ServerUnitOfWork, scope: Scope, agent: m.Agent, op: dict[str, An
                 conflicts[name] = {"base": to_wire(base[name]) if name in base else theirs,
                                    "mine": to_wire(clean.pop(name)), "theirs": theirs}
     if clean:
-        _check_references(uow, model, clean)
+        _check_references(batch, model, clean)
         _check_case(entity, row, clean)
+        batch.before_write(model)
         uow.update(row, agent.id, op.get("action") or "sync", **clean)
     if conflicts:
         return OpResult(op_id, "conflict", version=row.version, conflicts=conflicts)
     return OpResult(op_id, "applied", version=row.version)
 
 
-def _check_references(uow: UnitOfWork, model, values: dict[str, Any]) -> None:
+def _check_references(batch: _Batch, model, values: dict[str, Any]) -> None:
     """Every foreign key names a row the server has."""
     for column in model.__table__.columns:
         value = values.get(column.name)
         if value is None or not column.foreign_keys:
             continue
         target = next(iter(column.foreign_keys)).column.table.name
-        if uow.session.get(ENTITIES[target], value) is None:
+        if batch.get(ENTITIES[target], value) is None:
             raise ValidationError(column.name, f"refers to a {target[:-1].replace('_', ' ')} the server does not have")
 
 
@@ -309,4 +487,4 @@ def _with_dependents(session, scope: Scope, case: m.Case, rows: list, sent: set)
             sent.add((entity, row.id))
 
 
-__all__ = ["OpResult", "ServerUnitOfWork", "apply_op", "apply_push", "pull"]
+__all__ = ["OpResult", "ServerUnitOfWork", "apply_push", "pull"]
