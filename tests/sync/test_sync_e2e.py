@@ -165,6 +165,59 @@ def test_a_row_the_store_refuses_is_rejected_alone_and_the_rest_of_its_batch_is_
             m.ServerChange.row_id == uuid.UUID(twin_id))).one() == 0  # nothing of it in the change log either
 
 
+def test_a_case_is_evicted_when_it_moves_away_not_whenever_someone_else_changes_it(server, desk):
+    """An agent's pull leaves out the other queues' work; the store hears of a case outside
+    its queues only when it moves out of them (and then the case and its timeline go)."""
+    jdoe, boss = desk
+    with boss.uow() as uow:
+        me = agent_by_login(uow, "boss")
+        bob = customers.create_customer(uow, me, name="Bob Builder", email="bob@example.org")
+        billing = cases.create_case(uow, me, customer=bob, title="Invoice twice", queue=queue_by_name(uow, "Billing"))
+        ours = cases.create_case(uow, me, customer=bob, title="Kettle leaks", queue=queue_by_name(uow, "Returns"))
+        cases.add_activity(uow, me, ours, kind="note", body="Photo received")
+    client.sync(boss)
+    first = client.sync(jdoe)
+    with jdoe.uow() as uow:
+        assert {c.number for c in uow.session.exec(select(m.Case))} == {ours.number}
+    assert first.evicted == 0
+    with boss.uow() as uow:  # someone else's case changes: nothing for jdoe
+        cases.update_case(uow, agent_by_login(uow, "boss"), case_by_number(uow, billing.number), priority=1)
+    client.sync(boss)
+    quiet = client.sync(jdoe)
+    assert (quiet.pulled, quiet.evicted) == (0, 0)
+    with boss.uow() as uow:  # jdoe's case moves to Billing: it leaves jdoe's store, timeline and all
+        me = agent_by_login(uow, "boss")
+        cases.assign_case(uow, me, case_by_number(uow, ours.number), queue=queue_by_name(uow, "Billing"))
+    client.sync(boss)
+    moved = client.sync(jdoe)
+    assert moved.evicted == 1
+    with jdoe.uow() as uow:
+        assert uow.session.exec(select(func.count()).select_from(m.Case)).one() == 0
+        assert uow.session.exec(select(func.count()).select_from(m.Activity).where(
+            m.Activity.case_id == ours.id)).one() == 0
+
+
+def test_pulls_and_sign_in_do_not_wait_for_a_writer(server, desk):
+    """On SQLite a pull reads a snapshot: while another transaction holds the write lock
+    (a long push), agents still get their pages at once instead of queueing behind it."""
+    if not server.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL readers never wait for writers")
+    import sqlite3
+    import time
+
+    jdoe, _ = desk
+    writer = sqlite3.connect(server.database_url.removeprefix("sqlite:///"), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the server's write lock, held
+    try:
+        started = time.monotonic()
+        report = client.sync(jdoe)  # nothing to push: a sign-in and a pull
+        took = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert report.pushed == 0 and took < 2.0  # a writer's wait would be the 5 s busy timeout, then an error
+
+
 def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(server):
     token = server.add_agent("jdoe", "agent")
     assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}

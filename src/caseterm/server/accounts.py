@@ -109,10 +109,11 @@ def tokens(uow: UnitOfWork) -> list[tuple[ServerToken, str]]:
 
 def authenticate(uow: UnitOfWork, token: str) -> Agent:
     """The agent a live token belongs to; PermissionDenied for anything else."""
-    row = uow.session.exec(select(ServerToken).where(ServerToken.token_hash == hash_token(token))).first()
-    if row is None or row.revoked_at is not None:
+    found = uow.session.exec(select(ServerToken, Agent).join(Agent, Agent.id == ServerToken.agent_id, isouter=True)
+                             .where(ServerToken.token_hash == hash_token(token))).first()
+    if found is None or found[0].revoked_at is not None:
         raise PermissionDenied("the token is unknown or revoked; ask an admin for a new one")
-    agent = uow.session.get(Agent, row.agent_id)
+    agent = found[1]
     if agent is None or not agent.active or agent.deleted:
         raise PermissionDenied("the token's agent is deactivated")
     return agent

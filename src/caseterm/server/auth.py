@@ -32,7 +32,7 @@ def agent_of(request: Request,
     from caseterm.server.accounts import authenticate
 
     database = request.app.state.db
-    with database.uow() as uow:
+    with database.reader() as uow:
         agent = authenticate(uow, credentials.credentials.strip())
         uow.session.expunge(agent)
     request.state.unauthenticated = False

@@ -42,6 +42,7 @@ class ServerDatabase:
     url: str
     engine: Engine
     clock: Clock
+    _read_engine: Engine | None = None
 
     @classmethod
     def open(cls, url: str | None = None, clock: Clock | None = None) -> ServerDatabase:
@@ -62,6 +63,17 @@ class ServerDatabase:
         from caseterm.sync.server import ServerUnitOfWork
 
         return ServerUnitOfWork(self.engine, self.clock, StoreSettings())
+
+    def reader(self):
+        """A unit of work that only reads (sign-in, pulls): on SQLite it takes a snapshot
+        and never waits for the write lock, so reads go on while a push is written. A
+        write in it is refused."""
+        from caseterm.store.engine import READ_ONLY
+        from caseterm.sync.server import ServerUnitOfWork
+
+        if self._read_engine is None:
+            self._read_engine = self.engine.execution_options(**{READ_ONLY: True})
+        return ServerUnitOfWork(self._read_engine, self.clock, StoreSettings(), read_only=True)
 
     def _wal(self) -> None:
         """A SQLite server database in WAL mode (persistent): commits do not wait for a full

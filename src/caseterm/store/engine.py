@@ -1,7 +1,8 @@
 """SQLAlchemy engines for the service layer.
 
 Local SQLite: every transaction starts with ``BEGIN IMMEDIATE`` so two writers never
-deadlock on upgrading a read lock, pysqlite's own transaction handling is switched off,
+deadlock on upgrading a read lock (a connection with the ``READ_ONLY`` execution option
+starts a plain ``BEGIN``: a snapshot, no write lock), pysqlite's own transaction handling is switched off,
 and caseterm's pragmas are applied to every connection.
 
 Any other URL is a case server's database (PostgreSQL: ``postgresql+psycopg://…``).
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Engine
 from caseterm.store.sqlite import apply_pragmas
 
 
+READ_ONLY = "caseterm_read_only"  # an execution option: this connection's transactions only read
 POOL_SIZE = 5
 MAX_OVERFLOW = 10
 
@@ -35,7 +37,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # a reader (``read_only`` execution option: the server's sign-in and pulls) takes
+            # a snapshot and never the write lock, so in WAL mode it runs beside the writer
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     # A server database (PostgreSQL), shared by several server processes, each with its

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import and_, exists, literal, or_
 from sqlmodel import Session, select
 
 from caseterm.store import models as m
@@ -92,6 +93,40 @@ class Scope:
             self._tech_customers = set(self.session.exec(select(m.Case.customer_id).where(
                 m.Case.owner_id == self.agent_id, m.Case.deleted == False)).all())  # noqa: E712
         return self._tech_customers
+
+    def case_clause(self, case):
+        """The cases this caller sees, as SQL over ``case`` (the cases table or an alias of
+        it); None when they see every case."""
+        if self.sees_everything:
+            return None
+        if self.role == "technician":
+            return case.owner_id == self.agent_id
+        if self.role == "clerk":
+            return case.created_by_id == self.agent_id
+        mine = [case.owner_id == self.agent_id, case.created_by_id == self.agent_id]
+        if self.queue_ids:
+            mine.append(case.queue_id.in_(sorted(self.queue_ids)))
+        return or_(*mine)
+
+    def changes_clause(self, scope_fields: frozenset[str]):
+        """The change-log rows that may concern this caller, as SQL (None: all of them): a
+        pull reads only these. It leaves out changes to cases the caller does not see, and
+        to their timelines, unless the change moved a case (one of ``scope_fields``): the
+        caller may have held it, and must be told it is gone. The rest is decided row by
+        row (``row_visible``)."""
+        clause = self.case_clause(m.Case)
+        if clause is None:
+            return None
+        change = m.ServerChange
+        fields = literal(",") + change.fields + literal(",")
+        moved = or_(*(fields.like(f"%,{name},%") for name in sorted(scope_fields)))
+        return or_(
+            change.entity.notin_(("cases", *sorted(CASE_DATA))),
+            and_(change.entity == "cases", or_(moved, exists().where(m.Case.id == change.row_id, clause))),
+            *(and_(change.entity == model.__tablename__,
+                   exists().where(model.id == change.row_id, m.Case.id == model.case_id, clause))
+              for model in (m.Activity, m.CaseArticle)),
+        )
 
     # --- any row -----------------------------------------------------------------------------
 

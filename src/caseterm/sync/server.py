@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import func, select
 
 from caseterm.domain.enums import CaseState, StatusReason
 from caseterm.errors import CasetermError, PermissionDenied, ValidationError
@@ -65,6 +65,10 @@ class ServerUnitOfWork(UnitOfWork):
 
     _locked = False
 
+    def __init__(self, *args, read_only: bool = False, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.read_only = read_only
+
     def __enter__(self) -> ServerUnitOfWork:
         self.change_log: list[dict[str, Any]] = []  # this transaction's change-log rows, written at commit
         super().__enter__()
@@ -86,6 +90,8 @@ class ServerUnitOfWork(UnitOfWork):
         return {}  # the change log names the row; pulls send the row as it is then
 
     def _record(self, row: m.SyncedRow, kind, action: str, actor_id, *, data: dict, base: dict | None = None):
+        if self.read_only:
+            raise RuntimeError("a write in a read-only unit of work (ServerDatabase.reader)")
         self.lock_changes()
         if row.__tablename__ in OPS_TABLES:
             bump_ops_generation(self.session)
@@ -140,7 +146,8 @@ class _Redo(Exception):
     carefully (each op in its own savepoint)."""
 
 
-PREFETCH_CHUNK = 500  # ids per IN (...) when a batch's rows are read up front
+PREFETCH_CHUNK = 500
+LAST_SEEN_EVERY = 60  # seconds: how fresh a device's "last seen" is kept  # ids per IN (...) when a batch's rows are read up front
 
 
 class _Batch:
@@ -280,8 +287,10 @@ def _check_device(uow: UnitOfWork, device_id: uuid.UUID, agent_id: uuid.UUID) ->
         raise PermissionDenied("this store is not registered; run 'caseterm login URL --token TOKEN'")
     if device.agent_id != agent_id:
         raise PermissionDenied("this store is registered to another agent")
-    device.last_seen_at = uow.now()
-    uow.session.add(device)
+    now = uow.now()
+    if device.last_seen_at is None or (now - device.last_seen_at).total_seconds() >= LAST_SEEN_EVERY:
+        device.last_seen_at = now  # not on every push: a write per request for a figure kept to the minute
+        uow.session.add(device)
 
 
 def _refusal(op_id: str, exc: Exception) -> OpResult:
@@ -404,13 +413,25 @@ def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, 
     """The changes after ``cursor`` the agent may see: ``rows`` (entity, row in wire form),
     ``evict`` (entity, id), the next ``cursor`` and ``has_more``."""
     session = uow.session
-    changes = session.exec(select(m.ServerChange).where(m.ServerChange.seq > cursor)
-                           .order_by(m.ServerChange.seq).limit(limit)).all()
+    seq = m.ServerChange.seq
+    # The window: the next ``limit`` changes of the whole log. The caller gets those of them
+    # that concern them and a cursor past all of them. (On PostgreSQL, sequence numbers are
+    # handed out in commit order, so a change below ``upper`` cannot commit after this.)
+    window = select(seq).where(seq > cursor).order_by(seq).limit(limit).subquery()
+    count, upper = session.exec(select(func.count(), func.max(window.c.seq)).select_from(window)).one()
+    full = count == limit
+    if upper is None:
+        return {"rows": [], "evict": [], "cursor": cursor, "has_more": False}
     scope = Scope.of(session, agent)
+    log = m.ServerChange.__table__  # plain rows: making ORM objects of them cost 70 µs each
+    query = select(log.c.seq, log.c.entity, log.c.row_id, log.c.fields).where(seq > cursor, seq <= upper)
+    if (narrowed := scope.changes_clause(SCOPE_FIELDS)) is not None:
+        query = query.where(narrowed)
+    changes = session.execute(query.order_by(seq)).all()
     rows: list[dict[str, Any]] = []
     evict: list[dict[str, str]] = []
     sent: set[tuple[str, uuid.UUID]] = set()
-    latest: dict[tuple[str, uuid.UUID], m.ServerChange] = {}
+    latest: dict[tuple[str, uuid.UUID], Any] = {}
     touched: dict[tuple[str, uuid.UUID], set[str]] = {}  # every field changed in the window, per row
     for change in changes:
         key = (change.entity, change.row_id)
@@ -425,10 +446,10 @@ def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, 
         if row is None:
             continue
         if not scope.row_visible(change.entity, row):
-            if change.entity == "cases":
+            if change.entity == "cases" and SCOPE_FIELDS & touched[key]:  # it moved away: the caller may hold it
                 evict.append({"entity": "cases", "id": str(row.id)})
             continue
-        rows.append({"entity": change.entity, "row": row_to_wire(row)})
+        rows.append({"entity": change.entity, "row": row_to_wire(row, _columns(change.entity))})
         sent.add(key)
         if scope.sees_everything:
             continue
@@ -436,21 +457,31 @@ def pull(uow: UnitOfWork, agent: m.Agent, cursor: int, limit: int) -> dict[str, 
             _with_dependents(session, scope, row, rows, sent)
         elif change.entity == "queue_members" and row.agent_id == agent.id:
             _queue_scope_changed(session, scope, row, rows, evict, sent)
-    next_cursor = changes[-1].seq if changes else cursor
-    return {"rows": rows, "evict": evict, "cursor": next_cursor, "has_more": len(changes) == limit}
+    return {"rows": rows, "evict": evict, "cursor": upper, "has_more": full}
+
+
+_COLUMNS: dict[str, list[str]] = {}
+
+
+def _columns(entity: str) -> list[str]:
+    if entity not in _COLUMNS:
+        _COLUMNS[entity] = [column.name for column in ENTITIES[entity].__table__.columns]
+    return _COLUMNS[entity]
 
 
 def _load_rows(session, keys) -> dict[tuple[str, uuid.UUID], Any]:
-    """The page's rows, one query per table and 500 ids (not one query per row)."""
+    """The page's rows, one query per table and 500 ids (not one query per row), as plain
+    rows (column values by attribute) rather than ORM objects: a page only reads them, and
+    making thousands of objects was most of a pull's time."""
     by_entity: dict[str, list[uuid.UUID]] = {}
     for entity, row_id in keys:
         if entity in ENTITIES:
             by_entity.setdefault(entity, []).append(row_id)
     out = {}
     for entity, ids in by_entity.items():
-        model = ENTITIES[entity]
+        table = ENTITIES[entity].__table__
         for start in range(0, len(ids), 500):
-            for row in session.exec(select(model).where(model.id.in_(ids[start:start + 500]))):
+            for row in session.execute(select(table).where(table.c.id.in_(ids[start:start + 500]))):
                 out[(entity, row.id)] = row
     return out
 
