@@ -6,5 +6,5 @@ Opening a store compares its ``alembic_version`` with ``HEAD_REVISION`` using on
 ``store/migrations/versions``. Add each new revision id at the end.
 """
 
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 HEAD_REVISION = REVISIONS[-1]

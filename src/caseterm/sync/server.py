@@ -153,25 +153,16 @@ LAST_SEEN_EVERY = 60  # seconds: how fresh a device's "last seen" is kept  # ids
 class _Batch:
     """The rows one pushed batch reads, read up front in a few queries and kept here with
     the rows the batch creates (not yet flushed, so the session could not find them
-    without flushing: a flush per op is what made pushes slow)."""
+    without flushing: a flush per op is what made pushes slow).
 
-    def __init__(self, session, *, keys_checked_at_commit: bool) -> None:
+    The writes reach the database together, at the end, with foreign keys checked at
+    commit: the session orders its inserts by table only along relationships, which
+    caseterm's models do not declare, so a timeline entry may go in before its case
+    (PostgreSQL's keys are DEFERRABLE for this: migration 0009)."""
+
+    def __init__(self, session) -> None:
         self.session = session
         self.rows: dict[tuple[type, uuid.UUID], Any] = {}
-        self.unflushed: set[type] = set()  # tables with writes not yet sent to the database
-        self.keys_checked_at_commit = keys_checked_at_commit
-
-    def before_write(self, model) -> None:
-        """Send the writes so far when this row may refer to one of them, unless foreign
-        keys are checked at commit: the session's flush orders its inserts by table only
-        along relationships, which caseterm's models do not declare, so a timeline entry
-        could reach the database before its case."""
-        if self.keys_checked_at_commit:
-            return
-        if self.unflushed & _targets(model):
-            self.session.flush()
-            self.unflushed.clear()
-        self.unflushed.add(model)
 
     def get(self, model, row_id: uuid.UUID | None):
         if row_id is None:
@@ -213,19 +204,6 @@ class _Batch:
             self.rows.pop(key, None)
 
 
-_TARGETS: dict[type, frozenset[type]] = {}
-
-
-def _targets(model) -> frozenset[type]:
-    """The tables ``model``'s foreign keys point to, itself excepted (a table's own rows go
-    in the order they were added)."""
-    if model not in _TARGETS:
-        _TARGETS[model] = frozenset(ENTITIES[next(iter(column.foreign_keys)).column.table.name]
-                                    for column in model.__table__.columns if column.foreign_keys
-                                    if next(iter(column.foreign_keys)).column.table.name in ENTITIES) - {model}
-    return _TARGETS[model]
-
-
 def apply_push(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, ops: list[dict[str, Any]]) -> list[dict]:
     """Apply ``ops`` (in order) for the agent, all in one transaction; the answers.
 
@@ -255,10 +233,10 @@ def _push(uow_factory, agent_id: uuid.UUID, device_id: uuid.UUID, ops: list[dict
                         m.ServerAppliedOp.op_id.in_(op_ids[start:start + PREFETCH_CHUNK]))):
                     answers[stored.op_id] = stored.result  # a replay: the same answer, nothing applied twice
             agent = uow.session.get(m.Agent, agent_id)
-            deferred = not careful and uow.engine.dialect.name == "sqlite"
-            if deferred:  # until this transaction commits (SQLite switches it off then)
-                uow.session.execute(text("PRAGMA defer_foreign_keys = ON"))
-            batch = _Batch(uow.session, keys_checked_at_commit=deferred)
+            if not careful:  # foreign keys checked at commit, for this transaction only (see _Batch)
+                uow.session.execute(text("SET CONSTRAINTS ALL DEFERRED" if uow.engine.dialect.name == "postgresql"
+                                         else "PRAGMA defer_foreign_keys = ON"))
+            batch = _Batch(uow.session)
             batch.prefetch([op for op, op_id in zip(ops, op_ids) if op_id not in answers])
             scope = Scope.of(uow.session, agent, lookup=batch.get)
             now, stored = uow.now(), []
@@ -342,7 +320,6 @@ def _apply(uow: ServerUnitOfWork, batch: _Batch, scope: Scope, agent: m.Agent, o
             raise _Rejected(why)
         _check_references(batch, model, data)
         _check_case(entity, None, data)
-        batch.before_write(model)
         created = uow.create(model(**data), agent.id, op.get("action") or "sync")
         batch.add(created)
         return OpResult(op_id, "applied", version=created.version)
@@ -373,7 +350,6 @@ def _apply(uow: ServerUnitOfWork, batch: _Batch, scope: Scope, agent: m.Agent, o
     if clean:
         _check_references(batch, model, clean)
         _check_case(entity, row, clean)
-        batch.before_write(model)
         uow.update(row, agent.id, op.get("action") or "sync", **clean)
     if conflicts:
         return OpResult(op_id, "conflict", version=row.version, conflicts=conflicts)
