@@ -146,8 +146,8 @@ class _Redo(Exception):
     carefully (each op in its own savepoint)."""
 
 
-PREFETCH_CHUNK = 500
-LAST_SEEN_EVERY = 60  # seconds: how fresh a device's "last seen" is kept  # ids per IN (...) when a batch's rows are read up front
+PREFETCH_CHUNK = 500  # ids per IN (...) when a batch's rows are read up front
+LAST_SEEN_EVERY = 60  # seconds: how fresh a device's "last seen" is kept
 
 
 class _Batch:
