@@ -25,8 +25,8 @@ in table order), which is what the server's own writes would have logged. Pushin
 
 The server puts its SQLite file in WAL mode itself (``server.db``). ``--pg URL`` runs the push/pull and 50-client parts on a new database of that
 PostgreSQL server instead (dropped afterwards). The 50-client part prints what the
-server itself took per request (its access log; written with ``--workers 1`` only, as
-the worker processes of ``--workers 2`` do not log) and the CPU time a sync costs the
+server itself took per request (its access log; that includes the wait for a free
+thread and for SQLite's write lock) and the CPU time a sync costs the
 client and the server: every process here shares this machine's two cores, so a burst
 of 50 syncs cannot end before 50 x (client + server CPU per sync) / 2. ``--every S``
 spreads the syncs out instead (each client every S seconds, from a random moment): the

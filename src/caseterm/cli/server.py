@@ -48,9 +48,11 @@ def serve(
     url = resolve(database_url)
     _db(url).close()  # migrate once, before the workers start
     os.environ[ENV] = url  # the workers (fresh processes) read it
-    _configure_logging()
     context.err_console().print(f"caseterm server on http://{host}:{port} (database {_safe(url)}); Ctrl+C stops it")
-    uvicorn.run("caseterm.server.asgi:app", host=host, port=port, workers=workers, log_config=None,
+    from caseterm.server.logs import LOG_CONFIG
+
+    # uvicorn applies LOG_CONFIG in each worker process; caseterm writes its own access log
+    uvicorn.run("caseterm.server.asgi:app", host=host, port=port, workers=workers, log_config=LOG_CONFIG,
                 access_log=False, proxy_headers=False, server_header=False)
 
 
@@ -59,28 +61,6 @@ def _safe(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
-
-
-def _configure_logging() -> None:
-    import json
-    import logging
-
-    class JsonLines(logging.Formatter):
-        def format(self, record: logging.LogRecord) -> str:
-            out = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-                   "message": record.getMessage()}
-            for key in ("method", "path", "status", "ms", "agent"):
-                if hasattr(record, key):
-                    out[key] = getattr(record, key)
-            if record.exc_info:
-                out["error"] = self.formatException(record.exc_info)
-            return json.dumps(out)
-
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines())
-    root = logging.getLogger("caseterm")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
 
 
 @agent_app.command("add")
