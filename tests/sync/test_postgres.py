@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import httpx
 import pytest
 from server_support import RunningServer, client_store, free_port, start_server
 from sqlalchemy import MetaData, inspect, text
@@ -243,6 +245,25 @@ def four_servers(pg_url, tmp_path):
     yield servers
     for s in servers:
         s.stop()
+
+
+def test_stores_registering_at_once_through_four_server_processes_get_codes_of_their_own(four_servers):
+    """Device codes go into the numbers made offline: two stores must never share one,
+    even when they register through different processes at the same moment."""
+    token = four_servers[0].add_agent("ann", "agent", ["Returns"])
+    devices = [(four_servers[i % SERVERS], str(uuid.uuid4())) for i in range(24)]
+
+    def register(item):
+        server, device_id = item
+        return httpx.post(f"{server.url}/api/v1/devices", headers={"Authorization": f"Bearer {token}"},
+                          json={"device_id": device_id, "name": "till"}, timeout=30)
+
+    answers = _in_threads(register, devices)
+    assert [a.status_code for a in answers] == [200] * len(devices)
+    codes = [a.json()["device_code"] for a in answers]
+    assert len(set(codes)) == len(codes)
+    again = register(devices[0])  # registering again keeps the code
+    assert again.status_code == 200 and again.json()["device_code"] == codes[0]
 
 
 @pytest.mark.slow

@@ -214,6 +214,7 @@ def create_app(database_url: str | None = None, db: ServerDatabase | None = None
         from caseterm.server.accounts import register_device
 
         with database.uow() as uow:
+            uow.lock_changes()  # PostgreSQL: registrations in turn, so two processes never hand out one code
             device = register_device(uow, agent, body.device_id, body.name)
             code = device.code
         return RegisterOut(device_code=code, agent=agent.login, role=agent.role)
