@@ -104,6 +104,46 @@ def test_a_change_both_made_is_a_conflict_kept_for_a_person_then_decided(server,
         assert case_by_number(uow, number).priority == 4
 
 
+def test_a_conflict_decided_from_the_command_line_with_a_typed_value(server, desk):
+    """``caseterm sync resolve OP --set priority=2``: what is typed is a number for a number
+    field (not the text "2"), and a malformed --set is refused, changing nothing."""
+    import os
+    import subprocess
+    import sys
+
+    jdoe, boss = desk
+    with jdoe.uow() as uow:
+        me = agent_by_login(uow, "jdoe")
+        ada = customers.create_customer(uow, me, name="Ada Lovelace", email="ada@example.org")
+        number = cases.create_case(uow, me, customer=ada, title="Router dead", queue=queue_by_name(uow, "Returns"),
+                                   priority=3).number
+    client.sync(jdoe)
+    client.sync(boss)
+    with boss.uow() as uow:
+        cases.update_case(uow, agent_by_login(uow, "boss"), case_by_number(uow, number), priority=1)
+    with jdoe.uow() as uow:
+        cases.update_case(uow, agent_by_login(uow, "jdoe"), case_by_number(uow, number), priority=4)
+    client.sync(boss)
+    client.sync(jdoe)
+    [conflict] = client.conflicts(jdoe)
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "caseterm", "--db", str(jdoe.path), "sync", "resolve",
+                               conflict.op_id, *args], capture_output=True, text=True, env=dict(os.environ), timeout=60)
+
+    bad = cli("--keep", "mine", "--set", "priority")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: set: 'priority' is not FIELD=VALUE"), bad.stderr
+    assert [c.op_id for c in client.conflicts(jdoe)] == [conflict.op_id]  # still open
+    done = cli("--keep", "mine", "--set", "priority=2")
+    assert done.returncode == 0, done.stderr
+    assert client.conflicts(jdoe) == []
+    report = client.sync(jdoe)
+    assert report.pushed >= 1 and (report.applied, report.conflicts, report.rejected) == (report.pushed, 0, 0)
+    client.sync(boss)
+    with boss.uow() as uow:
+        assert case_by_number(uow, number).priority == 2
+
+
 def test_a_push_whose_answer_was_lost_applies_nothing_twice(server, desk):
     jdoe, _ = desk
     with jdoe.uow() as uow:

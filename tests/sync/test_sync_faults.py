@@ -560,7 +560,7 @@ def test_caseterm_sync_against_a_hung_server_exits_with_a_message_and_keeps_the_
                           capture_output=True, text=True, env=env, timeout=60)
 
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().startswith(f"error: the server at {proxy.url} did not answer within 0.3 s; tried 2 times")
+    assert done.stderr.startswith(f"error: the server at {proxy.url} did not answer within 0.3 s; tried 2 times")
     assert "Traceback" not in done.stderr
     assert outbox(store) == Counter({"pending": ops_for(2)})
 

@@ -8,6 +8,7 @@ import typer
 
 from caseterm.cli import context
 from caseterm.cli.output import print_json
+from caseterm.errors import ValidationError
 
 app = typer.Typer(help="Sync this store with the case server: push your changes, pull everyone's.",
                   invoke_without_command=True, rich_markup_mode=None)
@@ -38,16 +39,22 @@ def _sync_with_progress(store):
 
     from caseterm.sync import client
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  console=context.err_console(), transient=True) as bar:
-        tasks: dict[str, int] = {}
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=context.err_console(), transient=True)
+    tasks: dict[str, int] = {}
 
-        def progress(phase: str, done: int, total: int | None) -> None:
-            if phase not in tasks:
-                tasks[phase] = bar.add_task("pushing changes" if phase == "push" else "pulling changes", total=total)
-            bar.update(tasks[phase], completed=done, total=total)
+    def progress(phase: str, done: int, total: int | None) -> None:
+        if not tasks:
+            bar.start()  # only once there is something to show: a sync that fails at once prints just the error
+        if phase not in tasks:
+            tasks[phase] = bar.add_task("pushing changes" if phase == "push" else "pulling changes", total=total)
+        bar.update(tasks[phase], completed=done, total=total)
 
+    try:
         return client.sync(store, progress=progress)
+    finally:
+        if tasks:
+            bar.stop()
 
 
 @app.callback()
@@ -128,5 +135,8 @@ def resolve(
     edited = None
     if value:
         keep = "edit"
-        edited = dict(v.split("=", 1) for v in value if "=" in v)
-    context.console().print(client.resolve_conflict(context.store(), op_id, keep, edited))
+        malformed = [v for v in value if "=" not in v or not v.split("=", 1)[0].strip()]
+        if malformed:
+            raise ValidationError("set", f"'{malformed[0]}' is not FIELD=VALUE (e.g. --set priority=2)")
+        edited = {field.strip(): text for field, text in (v.split("=", 1) for v in value)}
+    context.console().print(client.resolve_conflict(context.store(), op_id, keep, edited, typed=True))

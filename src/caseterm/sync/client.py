@@ -630,10 +630,30 @@ def conflicts(store: LocalStore) -> list[ConflictView]:
     return out
 
 
-def resolve_conflict(store: LocalStore, op_id: str, keep: str, edited: dict[str, Any] | None = None) -> str:
+def value_from_text(model, name: str, text: str) -> Any:
+    """What a person typed for a field (``caseterm sync resolve --set``, F8's edit) as its
+    wire value: the text itself for a column held as text (words, ids, times, amounts),
+    JSON for the rest (``2``, ``true``, ``null``, a list), so "2" is a priority and not
+    the word "2". Checking it against the column is ``values_from_wire``'s."""
+    import sqlalchemy as sa
+
+    from caseterm.store.types import JsonText
+
+    column = model.__table__.columns.get(name)
+    if column is None or not isinstance(column.type, (sa.Integer, sa.Float, sa.Boolean, JsonText)):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text  # refused in a moment with what the column needs ("must be a whole number")
+
+
+def resolve_conflict(store: LocalStore, op_id: str, keep: str, edited: dict[str, Any] | None = None, *,
+                     typed: bool = False) -> str:
     """Decide a conflict: ``theirs`` (the server's values stand), ``mine`` (send mine again,
-    now over theirs) or ``edit`` (send ``edited`` values). Mine and edited become a new
-    op, pushed with the next sync."""
+    now over theirs) or ``edit`` (send ``edited`` values; ``typed``: as a person typed
+    them, see :func:`value_from_text`). Mine and edited become a new op, pushed with the
+    next sync."""
     if keep not in ("mine", "theirs", "edit"):
         raise ValidationError("keep", "mine, theirs or edit")
     with store.uow() as uow:
@@ -658,6 +678,8 @@ def resolve_conflict(store: LocalStore, op_id: str, keep: str, edited: dict[str,
         row = uow.session.get(model, op.row_id)
         if row is None:
             raise ValidationError("op", "the row is no longer in this store")
+        if typed and keep == "edit":
+            wanted = {name: value_from_text(model, name, str(text)) for name, text in wanted.items()}
         values = values_from_wire(model, wanted)
         uow.update(row, op.actor_id, f"resolve_conflict:{op.action}", **values)
         # the new op's base is what the server has now (theirs), so it applies cleanly

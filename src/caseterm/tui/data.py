@@ -236,9 +236,10 @@ class Gateway:
         return out
 
     def resolve_conflict(self, op_id: str, keep: str, edited: dict | None = None) -> str:
+        """``edited``: field -> the text the person typed."""
         from caseterm.sync import client
 
-        return client.resolve_conflict(self.store(), op_id, keep, edited)
+        return client.resolve_conflict(self.store(), op_id, keep, edited, typed=True)
 
     def dismiss_rejected(self, op_id: str) -> None:
         from caseterm.sync import client

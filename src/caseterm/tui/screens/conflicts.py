@@ -107,12 +107,7 @@ class SyncProblemsScreen(Screen):
         mine = view.fields[name]["mine"]
 
         def submit(values):
-            text = values["text"].strip()
-            try:
-                value = json.loads(text) if not isinstance(mine, str) else text
-            except ValueError:
-                value = text
-            return self.gateway.resolve_conflict(view.op_id, "edit", {name: value})
+            return self.gateway.resolve_conflict(view.op_id, "edit", {name: values["text"].strip()})
 
         self.app.push_screen(forms.TextForm(submit, title=f"{view.label}: {name}", label=f"The value to send for {name}",
                                             initial=_show(mine) if mine is not None else "", multiline=False,
