@@ -30,7 +30,8 @@ def status(app) -> str:
     return str(app.screen.query_one("#status").content)
 
 
-async def test_status_bar_f9_sync_and_f8_conflicts(server, tmp_path):
+@pytest.mark.parametrize("decide, expected", [("m", 4), ("e", 2)], ids=["keep-mine", "type-a-value"])
+async def test_status_bar_f9_sync_and_f8_conflicts(server, tmp_path, decide, expected):
     jdoe = client_store(tmp_path, "jdoe", server, server.add_agent("jdoe", "agent", ["Returns"]))
     boss = client_store(tmp_path, "boss", server, server.add_agent("boss", "supervisor", ["Returns"]))
     client.sync(boss)
@@ -70,7 +71,13 @@ async def test_status_bar_f9_sync_and_f8_conflicts(server, tmp_path):
         box = app.screen.query_one("#problems")
         await settle(pilot, lambda: box.option_count and "conflict" in str(box.get_option_at_index(0).prompt))
         assert str(box.get_option_at_index(0).prompt) == f"conflict  {number}  priority: mine 4 · theirs 1 (was 3)"
-        await pilot.press("m")
+        if decide == "e":  # type a value of one's own: "2" is a priority, as in the case form
+            await pilot.press("e")
+            await settle(pilot, lambda: app.screen.__class__.__name__ == "TextForm")
+            await pilot.press("backspace", "2", "ctrl+s")
+            await settle(pilot, lambda: app.screen.__class__.__name__ == "SyncProblemsScreen")
+        else:
+            await pilot.press("m")
         await settle(pilot, lambda: box.option_count == 1 and "Nothing to decide" in
                      str(box.get_option_at_index(0).prompt))
         await pilot.press("escape")
@@ -79,7 +86,7 @@ async def test_status_bar_f9_sync_and_f8_conflicts(server, tmp_path):
         await settle(pilot, lambda: "0 pending changes" in status(app) and "conflict" not in status(app))
     client.sync(boss)
     with boss.uow() as uow:
-        assert case_by_number(uow, number).priority == 4  # jdoe's decision reached the server
+        assert case_by_number(uow, number).priority == expected  # jdoe's decision reached the server
 
 
 async def test_a_store_without_a_server_says_so_and_f9_explains(tmp_path):
