@@ -73,8 +73,9 @@ def test_two_clients_work_offline_sync_and_agree_with_the_server(server, desk):
     assert client.status(jdoe)["pending"] == 0
 
 
-def test_a_change_both_made_is_a_conflict_kept_for_a_person_then_decided(server, desk):
-    jdoe, boss = desk
+def _priority_conflict(jdoe, boss, **also) -> str:
+    """jdoe's case (priority 3), synced; the supervisor sets priority 1 (and ``also``) and
+    syncs; jdoe, offline, sets 4. The case number; jdoe's next sync meets the conflict."""
     with jdoe.uow() as uow:
         me = agent_by_login(uow, "jdoe")
         ada = customers.create_customer(uow, me, name="Ada Lovelace", email="ada@example.org")
@@ -83,11 +84,16 @@ def test_a_change_both_made_is_a_conflict_kept_for_a_person_then_decided(server,
     client.sync(jdoe)
     client.sync(boss)
     with boss.uow() as uow:
-        cases.update_case(uow, agent_by_login(uow, "boss"), case_by_number(uow, number), priority=1,
-                          title="Router dead (whole office down)")
+        cases.update_case(uow, agent_by_login(uow, "boss"), case_by_number(uow, number), priority=1, **also)
     with jdoe.uow() as uow:  # meanwhile, offline
         cases.update_case(uow, agent_by_login(uow, "jdoe"), case_by_number(uow, number), priority=4)
     client.sync(boss)
+    return number
+
+
+def test_a_change_both_made_is_a_conflict_kept_for_a_person_then_decided(server, desk):
+    jdoe, boss = desk
+    number = _priority_conflict(jdoe, boss, title="Router dead (whole office down)")
     report = client.sync(jdoe)
     assert (report.applied, report.conflicts) == (1, 1)  # the "updated" timeline entry applies; the field conflicts
     [conflict] = client.conflicts(jdoe)
@@ -112,18 +118,7 @@ def test_a_conflict_decided_from_the_command_line_with_a_typed_value(server, des
     import sys
 
     jdoe, boss = desk
-    with jdoe.uow() as uow:
-        me = agent_by_login(uow, "jdoe")
-        ada = customers.create_customer(uow, me, name="Ada Lovelace", email="ada@example.org")
-        number = cases.create_case(uow, me, customer=ada, title="Router dead", queue=queue_by_name(uow, "Returns"),
-                                   priority=3).number
-    client.sync(jdoe)
-    client.sync(boss)
-    with boss.uow() as uow:
-        cases.update_case(uow, agent_by_login(uow, "boss"), case_by_number(uow, number), priority=1)
-    with jdoe.uow() as uow:
-        cases.update_case(uow, agent_by_login(uow, "jdoe"), case_by_number(uow, number), priority=4)
-    client.sync(boss)
+    number = _priority_conflict(jdoe, boss)
     client.sync(jdoe)
     [conflict] = client.conflicts(jdoe)
 
