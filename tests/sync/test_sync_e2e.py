@@ -232,25 +232,32 @@ def test_a_case_is_evicted_when_it_moves_away_not_whenever_someone_else_changes_
             m.Activity.case_id == ours.id)).one() == 0
 
 
-def test_pulls_and_sign_in_do_not_wait_for_a_writer(server, desk):
+def test_pulls_sign_in_and_rest_reads_do_not_wait_for_a_writer(server, desk):
     """On SQLite a pull reads a snapshot: while another transaction holds the write lock
-    (a long push), agents still get their pages at once instead of queueing behind it."""
+    (a long push), agents still get their pages, and integrations their GETs, at once
+    instead of queueing behind it."""
     if not server.database_url.startswith("sqlite"):
         pytest.skip("SQLite's write lock; PostgreSQL readers never wait for writers")
     import sqlite3
     import time
 
     jdoe, _ = desk
+    with jdoe.uow() as uow:
+        url, token = client.token_for(str(uow.session.get(m.SyncState, 1).device_id))
     writer = sqlite3.connect(server.database_url.removeprefix("sqlite:///"), isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # the server's write lock, held
     try:
         started = time.monotonic()
         report = client.sync(jdoe)  # nothing to push: a sign-in and a pull
         took = time.monotonic() - started
+        started = time.monotonic()
+        listed = httpx.get(f"{url}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        took_rest = time.monotonic() - started
     finally:
         writer.execute("ROLLBACK")
         writer.close()
     assert report.pushed == 0 and took < 2.0  # a writer's wait would be the 5 s busy timeout, then an error
+    assert listed.status_code == 200 and took_rest < 2.0
 
 
 def test_no_token_a_wrong_one_or_a_revoked_one_is_refused(server):

@@ -434,10 +434,12 @@ class CustomerIn(In):
 
 
 @contextmanager
-def _work(request: Request, agent) -> Iterator[tuple[Any, m.Agent, Scope]]:
+def _work(request: Request, agent, *, read_only: bool = False) -> Iterator[tuple[Any, m.Agent, Scope]]:
     """One unit of work on the server's database, the caller (as a row of this session)
-    and their scope. State-machine and business-rule refusals become 409 Conflict."""
-    with request.app.state.db.uow() as uow:
+    and their scope. State-machine and business-rule refusals become 409 Conflict.
+    ``read_only`` (the GETs): a snapshot that does not wait for a sync push being written."""
+    database = request.app.state.db
+    with (database.reader() if read_only else database.uow()) as uow:
         actor = uow.session.get(m.Agent, agent.id)
         if actor is None or actor.deleted or not actor.active:  # deactivated since the token was checked
             raise PermissionDenied("the token's agent is deactivated")
@@ -679,7 +681,7 @@ def list_cases(
     cursor: Annotated[QueryText, Query(max_length=1000, description="The `next` of the previous page")] = None,
 ) -> CasePage:
     """Cases among the caller's, filtered, a page at a time (keyset: pages stay fast deep in a list)."""
-    with _work(request, agent) as (uow, actor, scope):
+    with _work(request, agent, read_only=True) as (uow, actor, scope):
         query = _case_query(scope)
         if status is not None:
             of_status = StatusReason(status).state.value
@@ -732,7 +734,7 @@ def get_case(request: Request, agent: SignedIn, number: CaseNumber,
              timeline: Annotated[int, Query(ge=0, le=1000, description="Timeline entries (newest first)")] = 200
              ) -> CaseDetail:
     """One case: its fields, related cases and timeline (newest first)."""
-    with _work(request, agent) as (uow, _, scope):
+    with _work(request, agent, read_only=True) as (uow, _, scope):
         return _detail(uow, scope, _case(uow, scope, number), timeline)
 
 
@@ -902,7 +904,7 @@ def list_customers(
     cursor: Annotated[QueryText, Query(max_length=1000, description="The `next` of the previous page")] = None,
 ) -> CustomerPage:
     """Customers among the caller's (a technician: their cases' customers), by name."""
-    with _work(request, agent) as (uow, _, scope):
+    with _work(request, agent, read_only=True) as (uow, _, scope):
         active = (select(func.count(m.Case.id))
                   .where(m.Case.customer_id == m.Customer.id, m.Case.state == "active",
                          m.Case.deleted == False, _cases_in_scope(scope))  # noqa: E712
@@ -953,7 +955,7 @@ def list_customers(
 @router.get("/customers/{customer_id}", response_model=CustomerDetail, tags=["customers"])
 def get_customer(request: Request, agent: SignedIn, customer_id: uuid.UUID) -> CustomerDetail:
     """One customer and their latest cases among the caller's."""
-    with _work(request, agent) as (uow, _, scope):
+    with _work(request, agent, read_only=True) as (uow, _, scope):
         customer = _customer(uow, scope, customer_id)
         rows = uow.session.exec(_case_query(scope).where(m.Case.customer_id == customer.id)
                                 .order_by(m.Case.created_at.desc(), m.Case.id.desc()).limit(50)).all()
