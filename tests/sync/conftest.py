@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pytest
 from pg_support import fresh_pg_database
-from server_support import start_server
+from server_support import client_store, start_server
+
+from caseterm.sync import client
 
 
 @pytest.fixture
@@ -23,3 +25,17 @@ def server(request, tmp_path):
     running = start_server(tmp_path, url)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def desk(server, tmp_path):
+    """jdoe (agent, Returns) and boss (supervisor), each on a store of their own, synced;
+    Billing is a queue jdoe is not in."""
+    jdoe = client_store(tmp_path, "jdoe", server, server.add_agent("jdoe", "agent", ["Returns"]))
+    boss = client_store(tmp_path, "boss", server, server.add_agent("boss", "supervisor", ["Returns"]))
+    server.add_agent("mia", "agent", ["Billing"])
+    for store in (jdoe, boss):
+        client.sync(store)
+    yield jdoe, boss
+    for store in (jdoe, boss):
+        store.close()

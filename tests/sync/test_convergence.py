@@ -309,20 +309,6 @@ def check_converged(server, team: Team) -> None:
 # --- single scenarios ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def desk(server, tmp_path):
-    """jdoe (agent, Returns) and boss (supervisor), each on a store of their own, synced;
-    Billing is a queue jdoe is not in."""
-    jdoe = client_store(tmp_path, "jdoe", server, server.add_agent("jdoe", "agent", ["Returns"]))
-    boss = client_store(tmp_path, "boss", server, server.add_agent("boss", "supervisor", ["Returns"]))
-    server.add_agent("mia", "agent", ["Billing"])
-    for store in (jdoe, boss):
-        client.sync(store)
-    yield jdoe, boss
-    for store in (jdoe, boss):
-        store.close()
-
-
 def _new_case(store, login: str, title: str = "Router dead", queue: str = "Returns") -> str:
     with store.uow() as uow:
         me = agent_by_login(uow, login)

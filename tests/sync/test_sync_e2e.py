@@ -7,8 +7,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
-from server_support import case_picture, client_store, on_server
+from server_support import case_picture, client_store, on_server, start_server
 from sqlmodel import func, select
 
 from caseterm.services import cases, customers
@@ -20,17 +19,6 @@ from caseterm.sync import client
 def picture(uow_factory) -> dict[str, tuple]:
     with uow_factory() as uow:
         return case_picture(uow.session)
-
-@pytest.fixture
-def desk(server, tmp_path):
-    """jdoe (agent, Returns) and boss (supervisor), each on a store of their own."""
-    jdoe = client_store(tmp_path, "jdoe", server, server.add_agent("jdoe", "agent", ["Returns"]))
-    boss = client_store(tmp_path, "boss", server, server.add_agent("boss", "supervisor", ["Returns"]))
-    server.add_agent("mia", "agent", ["Billing"])
-    for store in (jdoe, boss):
-        client.sync(store)
-    return jdoe, boss
-
 
 def test_two_clients_work_offline_sync_and_agree_with_the_server(server, desk):
     jdoe, boss = desk
@@ -232,30 +220,33 @@ def test_a_case_is_evicted_when_it_moves_away_not_whenever_someone_else_changes_
             m.Activity.case_id == ours.id)).one() == 0
 
 
-def test_pulls_sign_in_and_rest_reads_do_not_wait_for_a_writer(server, desk):
+def test_pulls_sign_in_and_rest_reads_do_not_wait_for_a_writer(tmp_path):
     """On SQLite a pull reads a snapshot: while another transaction holds the write lock
     (a long push), agents still get their pages, and integrations their GETs, at once
-    instead of queueing behind it."""
-    if not server.database_url.startswith("sqlite"):
-        pytest.skip("SQLite's write lock; PostgreSQL readers never wait for writers")
+    instead of queueing behind it. (A SQLite server only: PostgreSQL has no such lock.)"""
     import sqlite3
     import time
 
-    jdoe, _ = desk
-    with jdoe.uow() as uow:
-        url, token = client.token_for(str(uow.session.get(m.SyncState, 1).device_id))
-    writer = sqlite3.connect(server.database_url.removeprefix("sqlite:///"), isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")  # the server's write lock, held
+    server = start_server(tmp_path)
     try:
-        started = time.monotonic()
-        report = client.sync(jdoe)  # nothing to push: a sign-in and a pull
-        took = time.monotonic() - started
-        started = time.monotonic()
-        listed = httpx.get(f"{url}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        took_rest = time.monotonic() - started
+        jdoe = client_store(tmp_path, "jdoe", server, server.add_agent("jdoe", "agent", ["Returns"]))
+        client.sync(jdoe)
+        with jdoe.uow() as uow:
+            url, token = client.token_for(str(uow.session.get(m.SyncState, 1).device_id))
+        writer = sqlite3.connect(server.database_url.removeprefix("sqlite:///"), isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")  # the server's write lock, held
+        try:
+            started = time.monotonic()
+            report = client.sync(jdoe)  # nothing to push: a sign-in and a pull
+            took = time.monotonic() - started
+            started = time.monotonic()
+            listed = httpx.get(f"{url}/api/v1/cases", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            took_rest = time.monotonic() - started
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
     finally:
-        writer.execute("ROLLBACK")
-        writer.close()
+        server.stop()
     assert report.pushed == 0 and took < 2.0  # a writer's wait would be the 5 s busy timeout, then an error
     assert listed.status_code == 200 and took_rest < 2.0
 

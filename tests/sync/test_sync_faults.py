@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from server_support import case_picture, client_store, on_server
+from server_support import case_picture, on_server
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import func, select
@@ -264,18 +264,6 @@ class FaultyProxy:
 
 
 # --- fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def desk(server, tmp_path):
-    """jdoe (agent, Returns) and boss (supervisor), each on a store of their own, synced."""
-    jdoe = client_store(tmp_path, "jdoe", server, server.add_agent("jdoe", "agent", ["Returns"]))
-    boss = client_store(tmp_path, "boss", server, server.add_agent("boss", "supervisor", ["Returns"]))
-    for store in (jdoe, boss):
-        client.sync(store)
-    yield jdoe, boss
-    for store in (jdoe, boss):
-        store.close()
 
 
 @pytest.fixture

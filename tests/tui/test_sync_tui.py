@@ -30,6 +30,13 @@ def status(app) -> str:
     return str(app.screen.query_one("#status").content)
 
 
+async def open_problems(app, pilot):
+    """F8: the conflicts and rejected changes screen; its list."""
+    await pilot.press("f8")
+    await settle(pilot, lambda: app.screen.__class__.__name__ == "SyncProblemsScreen")
+    return app.screen.query_one("#problems")
+
+
 @pytest.mark.parametrize("decide, expected", [("m", 4), ("e", 2)], ids=["keep-mine", "type-a-value"])
 async def test_status_bar_f9_sync_and_f8_conflicts(server, tmp_path, decide, expected):
     jdoe = client_store(tmp_path, "jdoe", server, server.add_agent("jdoe", "agent", ["Returns"]))
@@ -66,9 +73,7 @@ async def test_status_bar_f9_sync_and_f8_conflicts(server, tmp_path, decide, exp
         await settle(pilot, lambda: "1 conflict (F8)" in status(app))
         assert [n.title for n in app._notifications if n.title == "Sync"]
 
-        await pilot.press("f8")
-        await settle(pilot, lambda: app.screen.__class__.__name__ == "SyncProblemsScreen")
-        box = app.screen.query_one("#problems")
+        box = await open_problems(app, pilot)
         await settle(pilot, lambda: box.option_count and "conflict" in str(box.get_option_at_index(0).prompt))
         assert str(box.get_option_at_index(0).prompt) == f"conflict  {number}  priority: mine 4 · theirs 1 (was 3)"
         if decide == "e":  # type a value of one's own: "2" is a priority, as in the case form
@@ -100,9 +105,7 @@ async def test_a_store_without_a_server_says_so_and_f9_explains(tmp_path):
         assert "offline (no server)" in status(app)
         await pilot.press("f9")
         await settle(pilot, lambda: any(n.title == "No server" for n in app._notifications))
-        await pilot.press("f8")
-        await settle(pilot, lambda: app.screen.__class__.__name__ == "SyncProblemsScreen")
-        box = app.screen.query_one("#problems")
+        box = await open_problems(app, pilot)
         await settle(pilot, lambda: box.option_count == 1)
         assert str(box.get_option_at_index(0).prompt) == ("Nothing to decide: this store does not sync with a server "
                                                           "(caseterm login URL --token TOKEN).")
@@ -125,9 +128,7 @@ async def test_f8_shows_a_rejected_change_with_its_reason_and_d_clears_it(tmp_pa
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: app.screen.__class__.__name__ == "WorkstationScreen" and app.screen.sync_info)
         assert "1 rejected (F8)" in status(app)
-        await pilot.press("f8")
-        await settle(pilot, lambda: app.screen.__class__.__name__ == "SyncProblemsScreen")
-        box = app.screen.query_one("#problems")
+        box = await open_problems(app, pilot)
         await settle(pilot, lambda: box.option_count and "rejected" in str(box.get_option_at_index(0).prompt))
         assert str(box.get_option_at_index(0).prompt) == "rejected  cases  update case: that case is not among yours"
         await pilot.press("d")
