@@ -54,29 +54,15 @@ def values_from_wire(model: type[models.SyncedRow], data: dict[str, Any], *, all
     return out
 
 
-def column_value(column: sa.Column, value: Any) -> Any:
-    """One wire value, checked against ``column``'s type and nullability."""
-    return _converter(column)(value)
-
-
 # A checker per column, made once: a pull or push converts hundreds of thousands of values,
 # and working out each column's type for every one of them was half of a pull's time.
 _BY_MODEL: dict[type, dict[str, Callable[[Any], Any]]] = {}
-_BY_COLUMN: dict[tuple[str, str], Callable[[Any], Any]] = {}  # (table, column)
 
 
 def _converters(model: type[models.SyncedRow]) -> dict[str, Callable[[Any], Any]]:
     found = _BY_MODEL.get(model)
     if found is None:
-        found = _BY_MODEL[model] = {column.name: _converter(column) for column in model.__table__.columns}
-    return found
-
-
-def _converter(column: sa.Column) -> Callable[[Any], Any]:
-    key = (column.table.name, column.name)
-    found = _BY_COLUMN.get(key)
-    if found is None:
-        found = _BY_COLUMN[key] = _make_converter(column)
+        found = _BY_MODEL[model] = {column.name: _make_converter(column) for column in model.__table__.columns}
     return found
 
 
@@ -197,4 +183,4 @@ def same(a: Any, b: Any) -> bool:
     return to_wire(a) == to_wire(b)
 
 
-__all__ = ["ENTITIES", "SERVER_OWNED", "column_value", "model_for", "same", "values_from_wire"]
+__all__ = ["ENTITIES", "SERVER_OWNED", "model_for", "same", "values_from_wire"]

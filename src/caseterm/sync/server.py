@@ -185,10 +185,9 @@ class _Batch:
             try:
                 wanted.setdefault(model, set()).add(uuid.UUID(str(op["row_id"])))
                 data = op.get("data") or {}
-                for column in model.__table__.columns:
-                    if column.foreign_keys and data.get(column.name):
-                        target = ENTITIES[next(iter(column.foreign_keys)).column.table.name]
-                        wanted.setdefault(target, set()).add(uuid.UUID(str(data[column.name])))
+                for name, target in _references(model):
+                    if data.get(name):
+                        wanted.setdefault(target, set()).add(uuid.UUID(str(data[name])))
             except (KeyError, ValueError, TypeError, AttributeError):
                 continue  # a malformed op: its own checks reject it in a moment
         for model, ids in wanted.items():
@@ -356,15 +355,24 @@ def _apply(uow: ServerUnitOfWork, batch: _Batch, scope: Scope, agent: m.Agent, o
     return OpResult(op_id, "applied", version=row.version)
 
 
+_REFERENCES: dict[type, list[tuple[str, type]]] = {}
+
+
+def _references(model) -> list[tuple[str, type]]:
+    """``model``'s foreign-key columns and the synced table each points to."""
+    if model not in _REFERENCES:
+        _REFERENCES[model] = [(column.name, ENTITIES[next(iter(column.foreign_keys)).column.table.name])
+                              for column in model.__table__.columns if column.foreign_keys]
+    return _REFERENCES[model]
+
+
 def _check_references(batch: _Batch, model, values: dict[str, Any]) -> None:
     """Every foreign key names a row the server has."""
-    for column in model.__table__.columns:
-        value = values.get(column.name)
-        if value is None or not column.foreign_keys:
-            continue
-        target = next(iter(column.foreign_keys)).column.table.name
-        if batch.get(ENTITIES[target], value) is None:
-            raise ValidationError(column.name, f"refers to a {target[:-1].replace('_', ' ')} the server does not have")
+    for name, target in _references(model):
+        value = values.get(name)
+        if value is not None and batch.get(target, value) is None:
+            what = target.__tablename__[:-1].replace("_", " ")
+            raise ValidationError(name, f"refers to a {what} the server does not have")
 
 
 def _check_case(entity: str, before: m.Case | None, values: dict[str, Any]) -> None:
